@@ -1,0 +1,1 @@
+//! (placeholder: cgroup lands in a later commit)

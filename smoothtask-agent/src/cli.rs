@@ -1,0 +1,33 @@
+//! The `smoothtaskd` command line and its signal handling.
+
+use clap::Parser;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "smoothtaskd",
+    version,
+    about = "SmoothTask: a container-aware resource agent for Linux",
+    after_help = "Examples:\n  smoothtaskd                 run on built-in defaults; events as NDJSON on stdout\n  RUST_LOG=debug smoothtaskd  more detail in the log (stderr)\n  smoothtaskd --no-ebpf       run without loading eBPF programs"
+)]
+pub struct Cli {
+    /// Do not load eBPF programs (no kernel events).
+    #[arg(long)]
+    pub no_ebpf: bool,
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(err) => {
+            tracing::error!("cannot listen for SIGTERM: {err}");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+    }
+}

@@ -1,0 +1,1 @@
+//! (placeholder: detect lands in a later commit)

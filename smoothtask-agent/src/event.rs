@@ -1,0 +1,188 @@
+//! The agent's events: what every source produces, every consumer receives, and the NDJSON
+//! schema of the log stream (documented in ARCHITECTURE.md).
+
+use std::time::SystemTime;
+
+use serde::{Serialize, Serializer};
+
+/// Bumped when a field changes meaning or disappears; adding fields does not bump it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Where an event came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// A kernel record from the eBPF ring buffer.
+    Ebpf,
+    /// The agent itself (startup, counters, health).
+    Agent,
+}
+
+/// One published event. Field order is the NDJSON field order.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Event {
+    pub schema: u32,
+    /// Increasing per agent run, assigned at publication.
+    pub id: u64,
+    /// Wall-clock time of the fact (RFC 3339, nanoseconds, UTC).
+    #[serde(serialize_with = "rfc3339")]
+    pub time: SystemTime,
+    /// CLOCK_MONOTONIC nanoseconds of the fact (kernel timestamp for kernel events).
+    pub mono_ns: u64,
+    pub source: Source,
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+impl Event {
+    /// The stable kind name, e.g. `cgroup.mkdir`.
+    pub fn kind(&self) -> &'static str {
+        self.body.kind()
+    }
+
+    /// One NDJSON line without the newline.
+    pub fn to_json(&self) -> String {
+        // Serializing plain data to a String cannot fail.
+        serde_json::to_string(self).unwrap_or_else(|e| {
+            format!(r#"{{"kind":"agent.serialize_error","message":"{e}"}}"#)
+        })
+    }
+}
+
+fn rfc3339<S: Serializer>(time: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&humantime::format_rfc3339_nanos(*time))
+}
+
+/// A cgroup as the kernel named it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CgroupRef {
+    /// Kernel cgroup id: the inode number of the cgroup directory.
+    pub id: u64,
+    /// Kernel hierarchy id: 0 for cgroup v2, v1 hierarchies from 1.
+    pub hierarchy_id: u32,
+    /// Depth below the hierarchy root.
+    pub level: u32,
+    /// Path relative to the hierarchy root, e.g. `/docker/<id>`.
+    pub path: String,
+    /// The kernel's path was longer than a record holds; `path` is its beginning.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub path_truncated: bool,
+}
+
+/// How the agent traces the kernel, as announced at startup.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "mode", rename_all = "lowercase")]
+pub enum KernelMode {
+    /// eBPF programs loaded and attached.
+    Ebpf { programs: Vec<String> },
+    /// No kernel tracing, and why.
+    Disabled { reason: String },
+}
+
+/// Per-kind counters from the kernel's per-CPU maps.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct KindCount {
+    pub kind: &'static str,
+    pub count: u64,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind")]
+pub enum EventBody {
+    #[serde(rename = "agent.started")]
+    AgentStarted { version: String, kernel: KernelMode },
+    #[serde(rename = "cgroup.mkdir")]
+    CgroupMkdir { cgroup: CgroupRef },
+    #[serde(rename = "cgroup.rmdir")]
+    CgroupRmdir { cgroup: CgroupRef },
+    #[serde(rename = "cgroup.attach")]
+    CgroupAttach {
+        cgroup: CgroupRef,
+        pid: u32,
+        comm: String,
+    },
+    /// Kernel records lost since the previous report (ring buffer full), per kind.
+    #[serde(rename = "kernel.lost")]
+    KernelLost { lost: Vec<KindCount>, total: u64 },
+    /// Ring buffer bytes the agent could not decode since the previous report.
+    #[serde(rename = "kernel.decode_error")]
+    KernelDecodeError { count: u64, last_error: String },
+}
+
+impl EventBody {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventBody::AgentStarted { .. } => "agent.started",
+            EventBody::CgroupMkdir { .. } => "cgroup.mkdir",
+            EventBody::CgroupRmdir { .. } => "cgroup.rmdir",
+            EventBody::CgroupAttach { .. } => "cgroup.attach",
+            EventBody::KernelLost { .. } => "kernel.lost",
+            EventBody::KernelDecodeError { .. } => "kernel.decode_error",
+        }
+    }
+
+    /// The cgroup the event concerns, if any.
+    pub fn cgroup(&self) -> Option<&CgroupRef> {
+        match self {
+            EventBody::CgroupMkdir { cgroup }
+            | EventBody::CgroupRmdir { cgroup }
+            | EventBody::CgroupAttach { cgroup, .. } => Some(cgroup),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+
+    #[test]
+    fn mkdir_event_serializes_to_the_documented_ndjson_shape() {
+        let event = Event {
+            schema: SCHEMA_VERSION,
+            id: 7,
+            time: UNIX_EPOCH + Duration::from_nanos(1_700_000_000_123_456_789),
+            mono_ns: 42,
+            source: Source::Ebpf,
+            body: EventBody::CgroupMkdir {
+                cgroup: CgroupRef {
+                    id: 12345,
+                    hierarchy_id: 5,
+                    level: 1,
+                    path: "/demo".into(),
+                    path_truncated: false,
+                },
+            },
+        };
+        assert_eq!(event.kind(), "cgroup.mkdir");
+        assert_eq!(
+            event.to_json(),
+            r#"{"schema":1,"id":7,"time":"2023-11-14T22:13:20.123456789Z","mono_ns":42,"source":"ebpf","kind":"cgroup.mkdir","cgroup":{"id":12345,"hierarchy_id":5,"level":1,"path":"/demo"}}"#
+        );
+    }
+
+    #[test]
+    fn kind_names_match_serialized_tags() {
+        let bodies = [
+            EventBody::AgentStarted {
+                version: "0".into(),
+                kernel: KernelMode::Disabled { reason: "x".into() },
+            },
+            EventBody::KernelLost {
+                lost: vec![],
+                total: 0,
+            },
+            EventBody::KernelDecodeError {
+                count: 1,
+                last_error: "e".into(),
+            },
+        ];
+        for body in bodies {
+            let value = serde_json::to_value(&body).unwrap();
+            assert_eq!(value["kind"], body.kind());
+        }
+    }
+}

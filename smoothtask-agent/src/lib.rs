@@ -1,0 +1,18 @@
+//! SmoothTask: a container-aware resource agent for Linux.
+//!
+//! Kernel programs (crate `smoothtask-ebpf`) trace cgroup lifecycle into a ring buffer; this
+//! library loads them, turns their records into [`event::Event`]s, publishes them on one
+//! [`bus::Bus`] and feeds the consumers (the NDJSON log sink first). See ARCHITECTURE.md.
+
+pub mod agent;
+pub mod bus;
+pub mod cgroup;
+pub mod cli;
+pub mod clock;
+pub mod detect;
+pub mod event;
+pub mod host;
+pub mod kernel;
+pub mod metrics;
+pub mod runtime;
+pub mod sink;

@@ -1,0 +1,1 @@
+//! (placeholder: metrics lands in a later commit)

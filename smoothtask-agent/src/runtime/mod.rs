@@ -1,0 +1,1 @@
+//! (placeholder: runtime lands in a later commit)

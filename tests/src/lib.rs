@@ -1,0 +1,1 @@
+//! Shared helpers for the privileged integration tests (placeholder until filled in).
