@@ -1,1 +1,11 @@
-//! Shared helpers for the privileged integration tests (placeholder until filled in).
+//! Shared pieces of the privileged integration tests: the privilege gate, cgroups owned by a
+//! test (removed even when it fails), and child processes it started.
+//!
+//! Rule: a test writes only to cgroups it created under its own unique prefix.
+
+pub mod cgroups;
+pub mod daemon;
+pub mod privilege;
+
+pub use cgroups::{TestCgroup, TestChild, unique_prefix};
+pub use privilege::{Requirement, require};
