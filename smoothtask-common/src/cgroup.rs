@@ -50,7 +50,7 @@ pub struct CgroupRecord {
 }
 
 const _: () = assert!(core::mem::size_of::<CgroupRecord>() == 16 + 4 + 4 + 8 + 4 + 4 + 16 + 256);
-const _: () = assert!(core::mem::size_of::<CgroupRecord>() % 8 == 0);
+const _: () = assert!(core::mem::size_of::<CgroupRecord>().is_multiple_of(8));
 
 impl CgroupRecord {
     pub const SIZE: usize = core::mem::size_of::<Self>();

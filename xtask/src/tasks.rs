@@ -1,0 +1,93 @@
+//! build-ebpf, run, lint and test.
+
+use std::process::Command;
+
+use anyhow::Context as _;
+
+use crate::cmd::{self, cargo, nightly, workspace_root};
+
+const EBPF_TARGET: &str = "bpfel-unknown-none";
+
+pub fn build_ebpf() -> anyhow::Result<()> {
+    cmd::run(nightly("cargo").args([
+        "build",
+        "--package",
+        "smoothtask-ebpf",
+        "--release",
+        "--target",
+        EBPF_TARGET,
+        "-Z",
+        "build-std=core",
+    ]))
+}
+
+pub fn run(release: bool, args: &[String]) -> anyhow::Result<()> {
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--package",
+        "smoothtask-agent",
+        "--bin",
+        "smoothtaskd",
+    ]);
+    if release {
+        build.arg("--release");
+    }
+    cmd::run(&mut build)?;
+    let profile = if release { "release" } else { "debug" };
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let bin = target_dir.join(profile).join("smoothtaskd");
+    // SAFETY: no arguments, cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!(
+            "xtask run: not root: the agent needs root (CAP_BPF, CAP_PERFMON, tracefs) to trace the kernel; it will say what it lacks"
+        );
+    }
+    cmd::run(Command::new(&bin).args(args)).with_context(|| format!("{} stopped", bin.display()))
+}
+
+pub fn lint() -> anyhow::Result<()> {
+    cmd::run(cargo().args(["fmt", "--all", "--check"]))?;
+    cmd::run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--exclude",
+        "smoothtask-ebpf",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    cmd::run(nightly("cargo").args([
+        "clippy",
+        "--package",
+        "smoothtask-ebpf",
+        "--release",
+        "--target",
+        EBPF_TARGET,
+        "-Z",
+        "build-std=core",
+        "--",
+        "-D",
+        "warnings",
+    ]))
+}
+
+pub fn test(args: &[String]) -> anyhow::Result<()> {
+    lint()?;
+    // The daemon tests run the real binary.
+    cmd::run(cargo().args([
+        "build",
+        "--package",
+        "smoothtask-agent",
+        "--bin",
+        "smoothtaskd",
+    ]))?;
+    cmd::run(
+        cargo()
+            .args(["test", "--workspace", "--exclude", "smoothtask-ebpf"])
+            .args(args),
+    )
+}
