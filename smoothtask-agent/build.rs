@@ -21,7 +21,9 @@ fn main() -> anyhow::Result<()> {
         let out_dir = PathBuf::from(env::var_os("OUT_DIR").context("OUT_DIR not set")?);
         fs::write(out_dir.join(OBJECT), []).context("writing the empty eBPF object")?;
         println!("cargo::rustc-cfg=smoothtask_ebpf_stub");
-        println!("cargo::warning={STUB_ENV}=1: embedding an EMPTY eBPF object; this agent will not trace the kernel");
+        println!(
+            "cargo::warning={STUB_ENV}=1: embedding an EMPTY eBPF object; this agent will not trace the kernel"
+        );
         return Ok(());
     }
 

@@ -74,7 +74,9 @@ mod tests {
     fn started() -> EventBody {
         EventBody::AgentStarted {
             version: "t".into(),
-            kernel: KernelMode::Disabled { reason: "test".into() },
+            kernel: KernelMode::Disabled {
+                reason: "test".into(),
+            },
         }
     }
 

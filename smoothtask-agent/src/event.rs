@@ -43,9 +43,8 @@ impl Event {
     /// One NDJSON line without the newline.
     pub fn to_json(&self) -> String {
         // Serializing plain data to a String cannot fail.
-        serde_json::to_string(self).unwrap_or_else(|e| {
-            format!(r#"{{"kind":"agent.serialize_error","message":"{e}"}}"#)
-        })
+        serde_json::to_string(self)
+            .unwrap_or_else(|e| format!(r#"{{"kind":"agent.serialize_error","message":"{e}"}}"#))
     }
 }
 

@@ -89,10 +89,22 @@ mod tests {
     #[test]
     fn fixture_paths_stay_under_the_fixture() {
         let host = HostRoot::at("/fx").with_env([("A", "1")]);
-        assert_eq!(host.root_path("/.dockerenv"), PathBuf::from("/fx/.dockerenv"));
-        assert_eq!(host.proc_path("self/cgroup"), PathBuf::from("/fx/proc/self/cgroup"));
-        assert_eq!(host.sys_path("/fs/cgroup"), PathBuf::from("/fx/sys/fs/cgroup"));
-        assert_eq!(host.run_path(".containerenv"), PathBuf::from("/fx/run/.containerenv"));
+        assert_eq!(
+            host.root_path("/.dockerenv"),
+            PathBuf::from("/fx/.dockerenv")
+        );
+        assert_eq!(
+            host.proc_path("self/cgroup"),
+            PathBuf::from("/fx/proc/self/cgroup")
+        );
+        assert_eq!(
+            host.sys_path("/fs/cgroup"),
+            PathBuf::from("/fx/sys/fs/cgroup")
+        );
+        assert_eq!(
+            host.run_path(".containerenv"),
+            PathBuf::from("/fx/run/.containerenv")
+        );
         assert_eq!(host.env_var("A"), Some("1"));
         assert_eq!(host.env_var("B"), None);
     }

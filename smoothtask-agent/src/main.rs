@@ -30,6 +30,9 @@ fn main() -> std::process::ExitCode {
         ebpf: !cli.no_ebpf,
         ..AgentOptions::default()
     };
-    runtime.block_on(agent::run(options, smoothtask_agent::cli::shutdown_signal()));
+    runtime.block_on(agent::run(
+        options,
+        smoothtask_agent::cli::shutdown_signal(),
+    ));
     std::process::ExitCode::SUCCESS
 }

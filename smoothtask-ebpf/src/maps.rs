@@ -4,11 +4,7 @@ use aya_ebpf::{
     macros::map,
     maps::{PerCpuArray, RingBuf},
 };
-use smoothtask_common::{
-    EventKind,
-    kind::KIND_ID_LIMIT,
-    maps::EVENTS_BYTES,
-};
+use smoothtask_common::{EventKind, kind::KIND_ID_LIMIT, maps::EVENTS_BYTES};
 
 #[map(name = "EVENTS")]
 pub static EVENTS: RingBuf = RingBuf::with_byte_size(EVENTS_BYTES, 0);

@@ -2,8 +2,7 @@
 //! test started) and removes the cgroups deepest first, so a failing test leaves nothing behind.
 
 use std::{
-    fs,
-    io,
+    fs, io,
     os::unix::fs::MetadataExt as _,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},

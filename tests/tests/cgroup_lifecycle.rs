@@ -14,7 +14,9 @@ use smoothtask_agent::{
     bus::Bus,
     event::{Event, EventBody, KernelMode},
 };
-use smoothtask_tests::{Requirement, TestCgroup, TestChild, privilege::v2_root, require, unique_prefix};
+use smoothtask_tests::{
+    Requirement, TestCgroup, TestChild, privilege::v2_root, require, unique_prefix,
+};
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
 const PER_HIERARCHY: usize = 50;
@@ -35,7 +37,13 @@ fn v1_hierarchy_id(controller: &str) -> u32 {
 type Seen = BTreeMap<(String, u32, String), Vec<(u64, u32)>>;
 
 /// Collects events about paths under `prefix` until `expected` of them arrived or `timeout`.
-async fn collect(rx: &mut Receiver<Arc<Event>>, prefix: &str, seen: &mut Seen, expected: usize, timeout: Duration) {
+async fn collect(
+    rx: &mut Receiver<Arc<Event>>,
+    prefix: &str,
+    seen: &mut Seen,
+    expected: usize,
+    timeout: Duration,
+) {
     let deadline = Instant::now() + timeout;
     let mut count: usize = seen.values().map(Vec::len).sum();
     while count < expected {
@@ -46,7 +54,9 @@ async fn collect(rx: &mut Receiver<Arc<Event>>, prefix: &str, seen: &mut Seen, e
             Ok(Err(RecvError::Closed)) => panic!("bus closed"),
             Ok(Ok(event)) => event,
         };
-        let Some(cgroup) = event.body.cgroup() else { continue };
+        let Some(cgroup) = event.body.cgroup() else {
+            continue;
+        };
         if !cgroup.path.starts_with(&format!("/{prefix}")) {
             continue;
         }
@@ -54,9 +64,13 @@ async fn collect(rx: &mut Receiver<Arc<Event>>, prefix: &str, seen: &mut Seen, e
             EventBody::CgroupAttach { pid, .. } => *pid,
             _ => 0,
         };
-        seen.entry((event.kind().to_string(), cgroup.hierarchy_id, cgroup.path.clone()))
-            .or_default()
-            .push((cgroup.id, pid));
+        seen.entry((
+            event.kind().to_string(),
+            cgroup.hierarchy_id,
+            cgroup.path.clone(),
+        ))
+        .or_default()
+        .push((cgroup.id, pid));
         count += 1;
     }
 }
@@ -65,7 +79,12 @@ async fn collect(rx: &mut Receiver<Arc<Event>>, prefix: &str, seen: &mut Seen, e
 async fn mkdir_attach_rmdir_events_carry_inode_ids_and_paths() {
     if !require(
         "mkdir_attach_rmdir_events_carry_inode_ids_and_paths",
-        &[Requirement::Root, Requirement::Ebpf, Requirement::V1Memory, Requirement::V2],
+        &[
+            Requirement::Root,
+            Requirement::Ebpf,
+            Requirement::V1Memory,
+            Requirement::V2,
+        ],
     ) {
         return;
     }
@@ -75,7 +94,10 @@ async fn mkdir_attach_rmdir_events_carry_inode_ids_and_paths() {
 
     let bus = Bus::new(1 << 16);
     let mut rx = bus.subscribe();
-    let options = AgentOptions { stdout_events: false, ..AgentOptions::default() };
+    let options = AgentOptions {
+        stdout_events: false,
+        ..AgentOptions::default()
+    };
     let agent = Agent::start(&options, Arc::clone(&bus)).await;
     assert!(
         matches!(agent.kernel_mode(), KernelMode::Ebpf { .. }),
@@ -88,10 +110,16 @@ async fn mkdir_attach_rmdir_events_carry_inode_ids_and_paths() {
     let mut mem = TestCgroup::create(memory_root, &prefix).expect("mkdir v1 prefix");
     let mut uni = TestCgroup::create(v2, &prefix).expect("mkdir v2 prefix");
     for (hid, top) in [(memory_hid, &mut mem), (0, &mut uni)] {
-        expected.insert(("cgroup.mkdir".into(), hid, top.path.clone()), vec![(top.ino, 0)]);
+        expected.insert(
+            ("cgroup.mkdir".into(), hid, top.path.clone()),
+            vec![(top.ino, 0)],
+        );
         for i in 0..PER_HIERARCHY {
             let child = top.create_child(&format!("c{i}")).expect("mkdir child");
-            expected.insert(("cgroup.mkdir".into(), hid, child.path.clone()), vec![(child.ino, 0)]);
+            expected.insert(
+                ("cgroup.mkdir".into(), hid, child.path.clone()),
+                vec![(child.ino, 0)],
+            );
         }
     }
 
@@ -109,7 +137,10 @@ async fn mkdir_attach_rmdir_events_carry_inode_ids_and_paths() {
             .chain(top.children().iter().map(|c| (c.path.clone(), c.ino)))
             .collect();
         for path in top.remove().expect("rmdir") {
-            expected.insert(("cgroup.rmdir".into(), hid, path.clone()), vec![(ids[&path], 0)]);
+            expected.insert(
+                ("cgroup.rmdir".into(), hid, path.clone()),
+                vec![(ids[&path], 0)],
+            );
         }
     }
 
@@ -118,7 +149,14 @@ async fn mkdir_attach_rmdir_events_carry_inode_ids_and_paths() {
     let mut seen = Seen::new();
     collect(&mut rx, &prefix, &mut seen, total, Duration::from_secs(20)).await;
     // Anything beyond the expected events (duplicates, strays) would arrive right behind them.
-    collect(&mut rx, &prefix, &mut seen, usize::MAX, Duration::from_millis(300)).await;
+    collect(
+        &mut rx,
+        &prefix,
+        &mut seen,
+        usize::MAX,
+        Duration::from_millis(300),
+    )
+    .await;
 
     let missing: Vec<_> = expected.keys().filter(|k| !seen.contains_key(*k)).collect();
     let extra: Vec<_> = seen.keys().filter(|k| !expected.contains_key(*k)).collect();

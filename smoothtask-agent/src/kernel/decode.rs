@@ -9,9 +9,7 @@ use crate::event::{CgroupRef, EventBody};
 /// Decodes one ring buffer record into an event body and its kernel timestamp.
 pub fn decode_record(bytes: &[u8]) -> Result<(u64, EventBody), DecodeError> {
     let header = peek_header(bytes)?;
-    let kind = header
-        .kind()
-        .ok_or(DecodeError::UnknownKind(header.kind))?;
+    let kind = header.kind().ok_or(DecodeError::UnknownKind(header.kind))?;
     match kind {
         EventKind::CgroupMkdir | EventKind::CgroupRmdir | EventKind::CgroupAttach => {
             let record = CgroupRecord::from_bytes(bytes)?;
@@ -112,7 +110,10 @@ mod tests {
         );
         let mut r = record(EventKind::CgroupRmdir, b"/x", b"");
         r.header.kind = 9999;
-        assert_eq!(decode_record(r.as_bytes()), Err(DecodeError::UnknownKind(9999)));
+        assert_eq!(
+            decode_record(r.as_bytes()),
+            Err(DecodeError::UnknownKind(9999))
+        );
         let r = record(EventKind::CgroupRmdir, b"/x", b"");
         assert!(matches!(
             decode_record(&r.as_bytes()[..40]),

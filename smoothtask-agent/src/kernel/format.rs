@@ -180,8 +180,14 @@ format:
     fn an_old_kernel_with_a_32_bit_id_is_refused_with_the_field_named() {
         // Linux < 5.7: `int id` at offset 16 and the path at 20.
         let old = MKDIR
-            .replace("field:u64 id;\toffset:16;\tsize:8;", "field:int id;\toffset:16;\tsize:4;")
-            .replace("offset:24;\tsize:4;\tsigned:0;", "offset:20;\tsize:4;\tsigned:0;");
+            .replace(
+                "field:u64 id;\toffset:16;\tsize:8;",
+                "field:int id;\toffset:16;\tsize:4;",
+            )
+            .replace(
+                "offset:24;\tsize:4;\tsigned:0;",
+                "offset:20;\tsize:4;\tsigned:0;",
+            );
         let err = check_cgroup_layout(&CGROUP_PROGRAMS[0], &TracepointFormat::parse(&old))
             .unwrap_err()
             .to_string();
@@ -196,6 +202,9 @@ format:
         let format = TracepointFormat::parse("\u{0}\u{1}field:;offset:x;\nnonsense");
         assert!(format.fields.is_empty());
         let err = check_cgroup_layout(&CGROUP_PROGRAMS[0], &format).unwrap_err();
-        assert!(err.to_string().ends_with("field `root` is missing"), "{err}");
+        assert!(
+            err.to_string().ends_with("field `root` is missing"),
+            "{err}"
+        );
     }
 }

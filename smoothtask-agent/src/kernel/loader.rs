@@ -82,8 +82,18 @@ impl KernelSource {
         let stats = Arc::new(ReaderStats::default());
         let clock = WallClock::new();
         let tasks = vec![
-            tokio::spawn(reader::run(ring, Arc::clone(&bus), clock, Arc::clone(&stats))),
-            tokio::spawn(report_counters(counters, bus, Arc::clone(&stats), report_every)),
+            tokio::spawn(reader::run(
+                ring,
+                Arc::clone(&bus),
+                clock,
+                Arc::clone(&stats),
+            )),
+            tokio::spawn(report_counters(
+                counters,
+                bus,
+                Arc::clone(&stats),
+                report_every,
+            )),
         ];
         Ok(Self {
             _ebpf: ebpf,
@@ -161,7 +171,11 @@ async fn report_counters(
                 monotonic_ns(),
                 EventBody::KernelDecodeError {
                     count: errors - reported_decode_errors,
-                    last_error: "see the agent log".into(),
+                    last_error: stats
+                        .last_error
+                        .lock()
+                        .map(|e| e.clone())
+                        .unwrap_or_default(),
                 },
             );
             reported_decode_errors = errors;

@@ -2,7 +2,7 @@
 //! decodes and publishes each one, then clears readiness.
 
 use std::sync::{
-    Arc,
+    Arc, Mutex,
     atomic::{AtomicU64, Ordering},
 };
 
@@ -17,6 +17,8 @@ use crate::{bus::Bus, clock::WallClock, event::Source};
 pub struct ReaderStats {
     pub records: AtomicU64,
     pub decode_errors: AtomicU64,
+    /// The most recent decode error, for the `kernel.decode_error` event.
+    pub last_error: Mutex<String>,
 }
 
 pub(super) async fn run(
@@ -41,6 +43,9 @@ pub(super) async fn run(
                     bus.publish(Source::Ebpf, clock.to_system_time(mono_ns), mono_ns, body);
                 }
                 Err(err) => {
+                    if let Ok(mut last) = stats.last_error.lock() {
+                        *last = err.to_string();
+                    }
                     let n = stats.decode_errors.fetch_add(1, Ordering::Relaxed);
                     if n.is_power_of_two() || n == 0 {
                         tracing::warn!(target: "kernel", "undecodable ring buffer record ({} so far): {err}", n + 1);

@@ -37,7 +37,11 @@ fn is_populated(path: &Path) -> bool {
 /// Must run before the first tracepoint attach in this process: aya caches the tracefs
 /// location on first use.
 pub fn ensure_tracefs() -> Result<TracefsStatus, KernelError> {
-    if let Some(found) = TRACEFS_PATHS.iter().map(Path::new).find(|p| is_populated(p)) {
+    if let Some(found) = TRACEFS_PATHS
+        .iter()
+        .map(Path::new)
+        .find(|p| is_populated(p))
+    {
         return Ok(TracefsStatus::AlreadyMounted(found.to_path_buf()));
     }
     let target = Path::new(TRACEFS_PATHS[0]);
