@@ -6,6 +6,7 @@
 pub mod cgroups;
 pub mod daemon;
 pub mod privilege;
+pub mod runtimes;
 
 pub use cgroups::{TestCgroup, TestChild, unique_prefix};
 pub use privilege::{Requirement, require};
