@@ -7,9 +7,15 @@ use clap::Parser;
     name = "smoothtaskd",
     version,
     about = "SmoothTask: a container-aware resource agent for Linux",
-    after_help = "Examples:\n  smoothtaskd                 run on built-in defaults; events as NDJSON on stdout\n  RUST_LOG=debug smoothtaskd  more detail in the log (stderr)\n  smoothtaskd --no-ebpf       run without loading eBPF programs"
+    after_help = "Examples:\n  smoothtaskd                         run on built-in defaults; events as NDJSON on stdout\n  smoothtaskd --container-info        where am I running? (runtime, container id, evidence)\n  smoothtaskd --container-info --json the same as JSON\n  RUST_LOG=debug smoothtaskd          more detail in the log (stderr)\n  smoothtaskd --no-ebpf               run without loading eBPF programs"
 )]
 pub struct Cli {
+    /// Print whether and where this process runs in a container, then exit.
+    #[arg(long)]
+    pub container_info: bool,
+    /// With --container-info: print JSON instead of a human summary.
+    #[arg(long, requires = "container_info")]
+    pub json: bool,
     /// Do not load eBPF programs (no kernel events).
     #[arg(long)]
     pub no_ebpf: bool,

@@ -16,3 +16,10 @@ pub mod kernel;
 pub mod metrics;
 pub mod runtime;
 pub mod sink;
+
+// The names users of the seed library know, at the crate root.
+pub use detect::{
+    Adaptation, ContainerInfo, adapt_for_container, detect_container_runtime, get_container_info,
+    is_containerized,
+};
+pub use runtime::ContainerRuntime;

@@ -1,13 +1,16 @@
 //! `smoothtaskd`: the SmoothTask agent. Events go to stdout as NDJSON, logs to stderr.
 
+use std::process::ExitCode;
+
 use clap::Parser;
 use smoothtask_agent::{
     agent::{self, AgentOptions},
-    cli::Cli,
+    cli::{Cli, shutdown_signal},
+    detect,
 };
 use tracing_subscriber::EnvFilter;
 
-fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -16,6 +19,10 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
+    if cli.container_info {
+        return print_container_info(cli.json);
+    }
+
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -23,16 +30,32 @@ fn main() -> std::process::ExitCode {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("smoothtaskd: cannot start the async runtime: {err}");
-            return std::process::ExitCode::FAILURE;
+            return ExitCode::FAILURE;
         }
     };
+    let info = detect::get_container_info();
+    let adaptation = detect::adapt_for_container();
+    detect::log_adaptation(&info, &adaptation);
     let options = AgentOptions {
         ebpf: !cli.no_ebpf,
         ..AgentOptions::default()
     };
-    runtime.block_on(agent::run(
-        options,
-        smoothtask_agent::cli::shutdown_signal(),
-    ));
-    std::process::ExitCode::SUCCESS
+    runtime.block_on(agent::run(options, shutdown_signal()));
+    ExitCode::SUCCESS
+}
+
+fn print_container_info(json: bool) -> ExitCode {
+    let info = detect::get_container_info();
+    if json {
+        match serde_json::to_string_pretty(&info) {
+            Ok(text) => println!("{text}"),
+            Err(err) => {
+                eprintln!("smoothtaskd: cannot serialize the container info: {err}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{}", detect::render_human(&info));
+    }
+    ExitCode::SUCCESS
 }

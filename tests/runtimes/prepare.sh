@@ -111,6 +111,8 @@ if [ -x /bin/busybox ] && [ ! -x "$rootfs/bin/busybox" ]; then
   ln -s usr/lib64 "$rootfs/lib64"
   printf 'root:x:0:0:root:/root:/bin/sh\n' >"$rootfs/etc/passwd"
   printf 'root:x:0:\n' >"$rootfs/etc/group"
+  # Mount point for the host's systemd-detect-virt (runc mounts onto a read-only rootfs).
+  mkdir -p "$rootfs/sdv" && : >"$rootfs/sdv/systemd-detect-virt"
   tar -C "$rootfs" -cf "$STATE/rootfs.tar" .
 fi
 if [ -f "$STATE/rootfs.tar" ]; then

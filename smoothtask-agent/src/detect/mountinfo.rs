@@ -266,12 +266,32 @@ fn root_fs_clue(mounts: &[Mount]) -> Option<Clue> {
     let disk = DISK_FILESYSTEMS.contains(&root.fstype.as_str())
         && root.source.starts_with("/dev/")
         && !root.source.starts_with("/dev/mapper/docker-");
-    (whole && disk).then(|| {
+    if whole && disk {
         let finding = format!(
             "root filesystem is {} from {} (a host's disk, not a container image)",
             root.fstype, root.source
         );
-        Clue::new(Tier::Info, SOURCE, finding, None).host_hint()
+        return Some(Clue::new(Tier::Info, SOURCE, finding, None).host_hint());
+    }
+    // A root that is a directory of a disk filesystem, or an overlay, is what container runtimes
+    // make with pivot_root; hosts boot from a whole filesystem. Weak: it names no runtime.
+    let pivoted = disk && !whole;
+    let overlay = root.fstype == "overlay";
+    (pivoted || overlay).then(|| {
+        let finding = if overlay {
+            "root filesystem is an overlay (a container image)".to_string()
+        } else {
+            format!(
+                "root filesystem is directory {} of {} (a pivoted root, as container runtimes make)",
+                root.root, root.source
+            )
+        };
+        Clue::new(
+            Tier::Weak,
+            SOURCE,
+            finding,
+            Some(ContainerRuntime::Unknown("unknown".into())),
+        )
     })
 }
 
@@ -422,7 +442,27 @@ mod tests {
             "/",
             "overlay overlay rw,lowerdir=/x",
         )));
-        assert!(overlay.is_empty());
+        assert_eq!(overlay.len(), 1);
+        assert!(!overlay[0].host_hint);
+        assert_eq!(overlay[0].tier, Tier::Weak);
+        assert_eq!(
+            overlay[0].evidence.finding,
+            "root filesystem is an overlay (a container image)"
+        );
+        let pivoted = mount_clues(&parse_mountinfo(&line(
+            "/srv/bundles/c1/rootfs",
+            "/",
+            "ext4 /dev/vda rw",
+        )));
+        assert_eq!(pivoted.len(), 1);
+        assert_eq!(
+            pivoted[0].runtime(),
+            Some(&ContainerRuntime::Unknown("unknown".into()))
+        );
+        assert_eq!(
+            pivoted[0].evidence.finding,
+            "root filesystem is directory /srv/bundles/c1/rootfs of /dev/vda (a pivoted root, as container runtimes make)"
+        );
         let devmapper = mount_clues(&parse_mountinfo(&line(
             "/",
             "/",

@@ -21,7 +21,11 @@ fn ctr(namespace: &str) -> Command {
 }
 
 pub(crate) fn start(name: &str, spec: &ContainerSpec) -> std::io::Result<Container> {
-    let namespace = if spec.cgroup_path.is_some() { K8S_NAMESPACE } else { NAMESPACE };
+    let namespace = if spec.cgroup_path.is_some() {
+        K8S_NAMESPACE
+    } else {
+        NAMESPACE
+    };
     let id = spec.id.clone().unwrap_or_else(|| name.to_string());
     let rootfs = super::state_dir().join("rootfs");
     let mut cmd = ctr(namespace);
@@ -47,7 +51,10 @@ pub(crate) fn start(name: &str, spec: &ContainerSpec) -> std::io::Result<Contain
             ));
         }
     }
-    cmd.arg("--rootfs").arg(&rootfs).arg(&id).args(["/bin/sleep", "3600"]);
+    cmd.arg("--rootfs")
+        .arg(&rootfs)
+        .arg(&id)
+        .args(["/bin/sleep", "3600"]);
     let own_path = spec
         .cgroup_path
         .clone()
@@ -65,9 +72,8 @@ pub(crate) fn start(name: &str, spec: &ContainerSpec) -> std::io::Result<Contain
             parents,
         },
     };
-    container.init_pid = poll(Duration::from_secs(5), || task_pid(namespace, &id)).ok_or_else(
-        || std::io::Error::other(format!("ctr task {id} has no running pid")),
-    )?;
+    container.init_pid = poll(Duration::from_secs(5), || task_pid(namespace, &id))
+        .ok_or_else(|| std::io::Error::other(format!("ctr task {id} has no running pid")))?;
     container.cgroups = proc_cgroups(container.init_pid)?;
     Ok(container)
 }
@@ -95,7 +101,9 @@ pub(crate) fn exec_command(cleanup: &Cleanup, id: &str) -> Command {
 
 pub(crate) fn remove(namespace: &str, id: &str, parents: &CreatedParents) -> std::io::Result<()> {
     let _ = run_cli(ctr(namespace).args(["task", "kill", "--signal", "SIGKILL", id]));
-    let _ = poll(Duration::from_secs(5), || task_pid(namespace, id).is_none().then_some(()));
+    let _ = poll(Duration::from_secs(5), || {
+        task_pid(namespace, id).is_none().then_some(())
+    });
     let _ = run_cli(ctr(namespace).args(["task", "rm", "--force", id]));
     run_cli(ctr(namespace).args(["container", "rm", id]))?;
     parents.remove();

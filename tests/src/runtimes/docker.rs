@@ -2,7 +2,9 @@
 
 use std::process::Command;
 
-use super::{Cleanup, Container, ContainerSpec, Runtime, proc_cgroups, run_cli, spec::agent_mounts};
+use super::{
+    Cleanup, Container, ContainerSpec, Runtime, proc_cgroups, run_cli, spec::agent_mounts,
+};
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Engine {
@@ -17,7 +19,10 @@ impl Engine {
             Engine::Docker => Command::new("/usr/bin/docker"),
             Engine::Podman => {
                 let mut cmd = Command::new("podman");
-                cmd.env("CONTAINERS_CONF", super::state_dir().join("containers.conf"));
+                cmd.env(
+                    "CONTAINERS_CONF",
+                    super::state_dir().join("containers.conf"),
+                );
                 cmd
             }
         }
@@ -31,7 +36,11 @@ impl Engine {
     }
 }
 
-pub(crate) fn start(engine: Engine, name: &str, spec: &ContainerSpec) -> std::io::Result<Container> {
+pub(crate) fn start(
+    engine: Engine,
+    name: &str,
+    spec: &ContainerSpec,
+) -> std::io::Result<Container> {
     let mut cmd = engine.command();
     cmd.args(["run", "-d", "--name", name, "--network", "none"]);
     if let Some(bytes) = spec.memory_limit {
@@ -64,7 +73,11 @@ pub(crate) fn start(engine: Engine, name: &str, spec: &ContainerSpec) -> std::io
         cgroups: Default::default(),
         cleanup,
     };
-    let pid = run_cli(engine.command().args(["inspect", "-f", "{{.State.Pid}}", &id]))?;
+    let pid = run_cli(
+        engine
+            .command()
+            .args(["inspect", "-f", "{{.State.Pid}}", &id]),
+    )?;
     container.init_pid = pid
         .parse()
         .map_err(|e| std::io::Error::other(format!("bad pid {pid:?} from inspect: {e}")))?;

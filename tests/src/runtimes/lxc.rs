@@ -3,7 +3,9 @@
 
 use std::{fmt::Write as _, path::Path, process::Command};
 
-use super::{Cleanup, Container, ContainerSpec, Runtime, proc_cgroups, run_cli, spec::agent_mounts};
+use super::{
+    Cleanup, Container, ContainerSpec, Runtime, proc_cgroups, run_cli, spec::agent_mounts,
+};
 
 pub(crate) fn start(name: &str, spec: &ContainerSpec) -> std::io::Result<Container> {
     let config = super::state_dir().join(format!("lxc-{name}.conf"));
@@ -20,9 +22,10 @@ pub(crate) fn start(name: &str, spec: &ContainerSpec) -> std::io::Result<Contain
     }
     if spec.with_agent {
         for (host, inside) in agent_mounts() {
+            let create = if host.is_file() { "file" } else { "dir" };
             let _ = writeln!(
                 text,
-                "lxc.mount.entry = {} {} none ro,bind,create=dir 0 0",
+                "lxc.mount.entry = {} {} none ro,bind,create={create} 0 0",
                 host.display(),
                 inside.trim_start_matches('/')
             );
@@ -35,9 +38,15 @@ pub(crate) fn start(name: &str, spec: &ContainerSpec) -> std::io::Result<Contain
         name: name.to_string(),
         init_pid: 0,
         cgroups: Default::default(),
-        cleanup: Cleanup::Lxc { config: config.clone() },
+        cleanup: Cleanup::Lxc {
+            config: config.clone(),
+        },
     };
-    run_cli(Command::new("lxc-create").args(["-n", name, "-t", "busybox", "-f"]).arg(&config))?;
+    run_cli(
+        Command::new("lxc-create")
+            .args(["-n", name, "-t", "busybox", "-f"])
+            .arg(&config),
+    )?;
     run_cli(Command::new("lxc-start").args(["-n", name, "-d"]))?;
     let pid = run_cli(Command::new("lxc-info").args(["-n", name, "-p", "-H"]))?;
     container.init_pid = pid

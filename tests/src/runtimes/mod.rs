@@ -22,7 +22,7 @@ use std::{
     time::Duration,
 };
 
-pub use spec::{AGENT_IN_CONTAINER, ContainerSpec};
+pub use spec::{AGENT_IN_CONTAINER, ContainerSpec, DETECT_VIRT_IN_CONTAINER};
 
 use crate::privilege::REQUIRE_ENV;
 
@@ -87,7 +87,9 @@ pub(crate) enum Cleanup {
         bundle: PathBuf,
         parents: parents::CreatedParents,
     },
-    Lxc { config: PathBuf },
+    Lxc {
+        config: PathBuf,
+    },
 }
 
 impl Container {
@@ -129,7 +131,10 @@ impl Drop for Container {
             Cleanup::Lxc { config } => lxc::remove(&self.name, config),
         };
         if let Err(err) = result {
-            eprintln!("cleanup: removing {} container {}: {err}", self.runtime, self.id);
+            eprintln!(
+                "cleanup: removing {} container {}: {err}",
+                self.runtime, self.id
+            );
         }
     }
 }
@@ -178,7 +183,10 @@ fn readiness() -> &'static BTreeMap<String, Result<(), String>> {
             .output();
         let text = match out {
             Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned(),
-            Err(err) => format!("runtime all: missing: cannot run {}: {err}", script.display()),
+            Err(err) => format!(
+                "runtime all: missing: cannot run {}: {err}",
+                script.display()
+            ),
         };
         parse_readiness(&text)
     })
@@ -214,7 +222,9 @@ pub fn require_runtime(test: &str, runtime: Runtime) -> bool {
         Ok(()) => true,
         Err(why) => {
             if std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1") {
-                panic!("{test}: runtime {runtime} is missing ({REQUIRE_ENV}=1 forbids skipping): {why}");
+                panic!(
+                    "{test}: runtime {runtime} is missing ({REQUIRE_ENV}=1 forbids skipping): {why}"
+                );
             }
             println!("skipped: {test}: runtime {runtime} missing: {why}");
             false

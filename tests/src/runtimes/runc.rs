@@ -31,7 +31,10 @@ pub(crate) fn start(name: &str, spec: &ContainerSpec) -> std::io::Result<Contain
         name: name.to_string(),
         init_pid: 0,
         cgroups: Default::default(),
-        cleanup: Cleanup::Runc { bundle: bundle.clone(), parents },
+        cleanup: Cleanup::Runc {
+            bundle: bundle.clone(),
+            parents,
+        },
     };
     // The detached container inherits runc's stdio: give it none, or reading runc's output
     // would wait for the container to exit.
@@ -44,7 +47,9 @@ pub(crate) fn start(name: &str, spec: &ContainerSpec) -> std::io::Result<Contain
         .stderr(Stdio::null())
         .status()?;
     if !status.success() {
-        return Err(std::io::Error::other(format!("runc run {id} failed ({status})")));
+        return Err(std::io::Error::other(format!(
+            "runc run {id} failed ({status})"
+        )));
     }
     let state: Value = serde_json::from_str(&run_cli(Command::new("runc").args(["state", &id]))?)
         .map_err(std::io::Error::other)?;
@@ -60,8 +65,8 @@ fn write_config(bundle: &Path, cgroup_path: &str, spec: &ContainerSpec) -> std::
     let config_path = bundle.join("config.json");
     let _ = std::fs::remove_file(&config_path);
     run_cli(Command::new("runc").args(["spec", "--bundle"]).arg(bundle))?;
-    let mut config: Value = serde_json::from_slice(&std::fs::read(&config_path)?)
-        .map_err(std::io::Error::other)?;
+    let mut config: Value =
+        serde_json::from_slice(&std::fs::read(&config_path)?).map_err(std::io::Error::other)?;
     config["root"] = json!({ "path": super::state_dir().join("rootfs"), "readonly": true });
     config["process"]["terminal"] = json!(false);
     config["process"]["args"] = json!(["/bin/sleep", "3600"]);
@@ -81,9 +86,9 @@ fn write_config(bundle: &Path, cgroup_path: &str, spec: &ContainerSpec) -> std::
     resources["cpu"] = cpu;
     config["linux"]["resources"] = resources;
     if spec.with_agent {
-        let mounts = config["mounts"].as_array_mut().ok_or_else(|| {
-            std::io::Error::other("runc spec produced no mounts array")
-        })?;
+        let mounts = config["mounts"]
+            .as_array_mut()
+            .ok_or_else(|| std::io::Error::other("runc spec produced no mounts array"))?;
         for (host, inside) in agent_mounts() {
             mounts.push(json!({
                 "destination": inside,
@@ -93,7 +98,10 @@ fn write_config(bundle: &Path, cgroup_path: &str, spec: &ContainerSpec) -> std::
             }));
         }
     }
-    std::fs::write(&config_path, serde_json::to_vec_pretty(&config).map_err(std::io::Error::other)?)
+    std::fs::write(
+        &config_path,
+        serde_json::to_vec_pretty(&config).map_err(std::io::Error::other)?,
+    )
 }
 
 pub(crate) fn exec_command(id: &str) -> Command {

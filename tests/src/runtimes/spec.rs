@@ -23,6 +23,10 @@ pub struct ContainerSpec {
 
 /// Where the agent binary is mounted inside containers.
 pub const AGENT_IN_CONTAINER: &str = "/smoothtask/smoothtaskd";
+/// Where the host's `systemd-detect-virt` (the reference verdict) is mounted, when the host has
+/// it; it runs on the host's libraries mounted beside it.
+pub const DETECT_VIRT_IN_CONTAINER: &str = "/sdv/systemd-detect-virt";
+const DETECT_VIRT_ON_HOST: &str = "/usr/bin/systemd-detect-virt";
 
 /// Read-only bind mounts (host, container) that let the host's smoothtaskd run in a busybox
 /// container: its directory and the host's dynamic loader and libraries.
@@ -33,6 +37,12 @@ pub fn agent_mounts() -> Vec<(PathBuf, String)> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("."));
     let mut mounts = vec![(dir, "/smoothtask".to_string())];
+    if std::path::Path::new(DETECT_VIRT_ON_HOST).is_file() {
+        mounts.push((
+            PathBuf::from(DETECT_VIRT_ON_HOST),
+            DETECT_VIRT_IN_CONTAINER.to_string(),
+        ));
+    }
     for lib in ["/usr/lib", "/usr/lib64"] {
         if std::path::Path::new(lib).is_dir() {
             mounts.push((PathBuf::from(lib), lib.to_string()));
