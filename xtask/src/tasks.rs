@@ -77,17 +77,30 @@ pub fn lint() -> anyhow::Result<()> {
 
 pub fn test(args: &[String]) -> anyhow::Result<()> {
     lint()?;
-    // The daemon tests run the real binary.
-    cmd::run(cargo().args([
-        "build",
-        "--package",
-        "smoothtask-agent",
-        "--bin",
-        "smoothtaskd",
-    ]))?;
-    cmd::run(
+    // The daemon and runtime tests run the real binary.
+    cmd::run(cargo().args(["build", "--package", "smoothtask-agent", "--bin", "smoothtaskd"]))?;
+    let runtimes = workspace_root().join("tests/runtimes");
+    // SAFETY: no arguments, cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    if root {
+        // Installs missing runtimes (unless SMOOTHTASK_ALLOW_APT=0), starts their daemons.
+        let allow_apt = std::env::var("SMOOTHTASK_ALLOW_APT").unwrap_or_else(|_| "1".into());
+        cmd::run(
+            Command::new("bash")
+                .arg(runtimes.join("prepare.sh"))
+                .env("SMOOTHTASK_ALLOW_APT", allow_apt),
+        )?;
+    }
+    let tested = cmd::run(
         cargo()
             .args(["test", "--workspace", "--exclude", "smoothtask-ebpf"])
             .args(args),
-    )
+    );
+    if root {
+        // Stops only the daemons prepare.sh started; removes cgroups the runtimes left.
+        if let Err(err) = cmd::run(Command::new("bash").arg(runtimes.join("teardown.sh"))) {
+            eprintln!("xtask: teardown: {err:#}");
+        }
+    }
+    tested
 }
