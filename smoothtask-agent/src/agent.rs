@@ -6,9 +6,13 @@ use tokio::task::JoinHandle;
 
 use crate::{
     bus::Bus,
+    cgroup::Hierarchies,
     clock::monotonic_ns,
     event::{EventBody, KernelMode, Source},
+    host::HostRoot,
+    inventory::{HierarchyLabels, Inventory, scan_hierarchies},
     kernel::KernelSource,
+    pipeline::Pipeline,
     sink,
 };
 
@@ -21,6 +25,8 @@ pub struct AgentOptions {
     pub stdout_events: bool,
     /// How often kernel loss counters are checked and reported.
     pub counter_interval: Duration,
+    /// How often the cgroup filesystems are rescanned to repair drift (zero: never).
+    pub rescan_interval: Duration,
 }
 
 impl Default for AgentOptions {
@@ -29,6 +35,7 @@ impl Default for AgentOptions {
             ebpf: true,
             stdout_events: true,
             counter_interval: Duration::from_secs(1),
+            rescan_interval: Duration::from_secs(30),
         }
     }
 }
@@ -36,6 +43,7 @@ impl Default for AgentOptions {
 /// A running agent. Dropping it stops its sources (eBPF programs detach).
 pub struct Agent {
     bus: Arc<Bus>,
+    pipeline: Arc<Pipeline>,
     kernel_mode: KernelMode,
     kernel: Option<KernelSource>,
     tasks: Vec<JoinHandle<()>>,
@@ -53,12 +61,23 @@ impl Agent {
             )));
         }
 
+        let host = HostRoot::live();
+        let hierarchies = Hierarchies::read(&host).unwrap_or_else(|err| {
+            tracing::error!(target: "cgroup", "cannot read the cgroup hierarchies: {err}; containers will not be found");
+            Hierarchies::from_mountinfo("", "")
+        });
+        tracing::info!(target: "cgroup", "cgroup layout: {:?}, {} v1 hierarchies, v2: {}", hierarchies.layout, hierarchies.v1.len(), hierarchies.v2.is_some());
+        let pipeline = Pipeline::new(
+            Arc::clone(&bus),
+            Inventory::new(HierarchyLabels::from_hierarchies(&hierarchies)),
+        );
+
         let (kernel, kernel_mode) = if !options.ebpf {
             let reason = "eBPF disabled by configuration".to_string();
             tracing::warn!(target: "kernel", "{reason}: no kernel events");
             (None, KernelMode::Disabled { reason })
         } else {
-            match KernelSource::start(Arc::clone(&bus), options.counter_interval) {
+            match KernelSource::start(Arc::clone(&pipeline), options.counter_interval) {
                 Ok(source) => {
                     let programs: Vec<String> =
                         source.programs().iter().map(|p| p.to_string()).collect();
@@ -87,8 +106,21 @@ impl Agent {
                 kernel: kernel_mode.clone(),
             },
         );
+        // Discovery after the kernel programs are attached: a container created in between is in
+        // both, and the inventory keeps it once.
+        let found = pipeline.reconcile(&scan_hierarchies(&host, &hierarchies), false);
+        tracing::info!(target: "inventory", "{found} containers found at startup");
+        if !options.rescan_interval.is_zero() {
+            tasks.push(tokio::spawn(rescan(
+                Arc::clone(&pipeline),
+                host,
+                hierarchies,
+                options.rescan_interval,
+            )));
+        }
         Self {
             bus,
+            pipeline,
             kernel_mode,
             kernel,
             tasks,
@@ -97,6 +129,10 @@ impl Agent {
 
     pub fn bus(&self) -> &Arc<Bus> {
         &self.bus
+    }
+
+    pub fn pipeline(&self) -> &Arc<Pipeline> {
+        &self.pipeline
     }
 
     pub fn kernel_mode(&self) -> &KernelMode {
@@ -111,6 +147,34 @@ impl Agent {
         drop(self);
         for task in tasks {
             let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        }
+    }
+}
+
+/// Rescans the cgroup filesystems every `every` and repairs the inventory.
+async fn rescan(
+    pipeline: Arc<Pipeline>,
+    host: HostRoot,
+    hierarchies: Hierarchies,
+    every: Duration,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await; // the first tick is immediate; startup already scanned
+    loop {
+        tick.tick().await;
+        let (host2, h2) = (host.clone(), hierarchies.clone());
+        let observed =
+            match tokio::task::spawn_blocking(move || scan_hierarchies(&host2, &h2)).await {
+                Ok(observed) => observed,
+                Err(err) => {
+                    tracing::error!(target: "inventory", "rescan failed: {err}");
+                    continue;
+                }
+            };
+        let repaired = pipeline.reconcile(&observed, true);
+        if repaired > 0 {
+            tracing::warn!(target: "inventory", "rescan repaired {repaired} containers that events had missed");
         }
     }
 }

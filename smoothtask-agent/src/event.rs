@@ -5,6 +5,8 @@ use std::time::SystemTime;
 
 use serde::{Serialize, Serializer};
 
+use crate::runtime::{ContainerRuntime, PodIdentity};
+
 /// Bumped when a field changes meaning or disappears; adding fields does not bump it.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -16,6 +18,8 @@ pub enum Source {
     Ebpf,
     /// The agent itself (startup, counters, health).
     Agent,
+    /// A scan of the cgroup filesystems (startup discovery and drift repair).
+    Rescan,
 }
 
 /// One published event. Field order is the NDJSON field order.
@@ -48,7 +52,7 @@ impl Event {
     }
 }
 
-fn rfc3339<S: Serializer>(time: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn rfc3339<S: Serializer>(time: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&humantime::format_rfc3339_nanos(*time))
 }
 
@@ -59,6 +63,9 @@ pub struct CgroupRef {
     pub id: u64,
     /// Kernel hierarchy id: 0 for cgroup v2, v1 hierarchies from 1.
     pub hierarchy_id: u32,
+    /// The hierarchy's name (`memory`, `cpu,cpuacct`, `name=systemd`, `unified`), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hierarchy: Option<String>,
     /// Depth below the hierarchy root.
     pub level: u32,
     /// Path relative to the hierarchy root, e.g. `/docker/<id>`.
@@ -66,6 +73,28 @@ pub struct CgroupRef {
     /// The kernel's path was longer than a record holds; `path` is its beginning.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub path_truncated: bool,
+}
+
+/// The container an event concerns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ContainerRef {
+    pub runtime: ContainerRuntime,
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod: Option<PodIdentity>,
+}
+
+/// A container as announced when it appears or goes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ContainerSummary {
+    #[serde(flatten)]
+    pub container: ContainerRef,
+    /// Its cgroup path (relative to the hierarchy roots).
+    pub cgroup_path: Option<String>,
+    /// Kernel cgroup ids per hierarchy label.
+    pub cgroup_ids: std::collections::BTreeMap<String, u64>,
 }
 
 /// How the agent traces the kernel, as announced at startup.
@@ -92,14 +121,39 @@ pub enum EventBody {
     #[serde(rename = "agent.started")]
     AgentStarted { version: String, kernel: KernelMode },
     #[serde(rename = "cgroup.mkdir")]
-    CgroupMkdir { cgroup: CgroupRef },
+    CgroupMkdir {
+        cgroup: CgroupRef,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        container: Option<ContainerRef>,
+    },
     #[serde(rename = "cgroup.rmdir")]
-    CgroupRmdir { cgroup: CgroupRef },
+    CgroupRmdir {
+        cgroup: CgroupRef,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        container: Option<ContainerRef>,
+    },
     #[serde(rename = "cgroup.attach")]
     CgroupAttach {
         cgroup: CgroupRef,
         pid: u32,
         comm: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        container: Option<ContainerRef>,
+    },
+    /// A container appeared (its first cgroup), from a kernel event or a scan.
+    #[serde(rename = "container.added")]
+    ContainerAdded {
+        container: ContainerSummary,
+        /// True when a rescan found what events had missed.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        repaired: bool,
+    },
+    /// A container went (its last cgroup), from a kernel event or a scan.
+    #[serde(rename = "container.removed")]
+    ContainerRemoved {
+        container: ContainerSummary,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        repaired: bool,
     },
     /// Kernel records lost since the previous report (ring buffer full), per kind.
     #[serde(rename = "kernel.lost")]
@@ -116,6 +170,8 @@ impl EventBody {
             EventBody::CgroupMkdir { .. } => "cgroup.mkdir",
             EventBody::CgroupRmdir { .. } => "cgroup.rmdir",
             EventBody::CgroupAttach { .. } => "cgroup.attach",
+            EventBody::ContainerAdded { .. } => "container.added",
+            EventBody::ContainerRemoved { .. } => "container.removed",
             EventBody::KernelLost { .. } => "kernel.lost",
             EventBody::KernelDecodeError { .. } => "kernel.decode_error",
         }
@@ -124,10 +180,47 @@ impl EventBody {
     /// The cgroup the event concerns, if any.
     pub fn cgroup(&self) -> Option<&CgroupRef> {
         match self {
-            EventBody::CgroupMkdir { cgroup }
-            | EventBody::CgroupRmdir { cgroup }
+            EventBody::CgroupMkdir { cgroup, .. }
+            | EventBody::CgroupRmdir { cgroup, .. }
             | EventBody::CgroupAttach { cgroup, .. } => Some(cgroup),
             _ => None,
+        }
+    }
+
+    pub fn cgroup_mut(&mut self) -> Option<&mut CgroupRef> {
+        match self {
+            EventBody::CgroupMkdir { cgroup, .. }
+            | EventBody::CgroupRmdir { cgroup, .. }
+            | EventBody::CgroupAttach { cgroup, .. } => Some(cgroup),
+            _ => None,
+        }
+    }
+
+    /// The container the event concerns, if any.
+    pub fn container(&self) -> Option<&ContainerRef> {
+        match self {
+            EventBody::CgroupMkdir { container, .. }
+            | EventBody::CgroupRmdir { container, .. }
+            | EventBody::CgroupAttach { container, .. } => container.as_ref(),
+            EventBody::ContainerAdded { container, .. }
+            | EventBody::ContainerRemoved { container, .. } => Some(&container.container),
+            _ => None,
+        }
+    }
+
+    fn container_slot(&mut self) -> Option<&mut Option<ContainerRef>> {
+        match self {
+            EventBody::CgroupMkdir { container, .. }
+            | EventBody::CgroupRmdir { container, .. }
+            | EventBody::CgroupAttach { container, .. } => Some(container),
+            _ => None,
+        }
+    }
+
+    /// Attributes a cgroup event to its container.
+    pub fn set_container(&mut self, container: ContainerRef) {
+        if let Some(slot) = self.container_slot() {
+            *slot = Some(container);
         }
     }
 }
@@ -150,16 +243,18 @@ mod tests {
                 cgroup: CgroupRef {
                     id: 12345,
                     hierarchy_id: 5,
+                    hierarchy: Some("memory".into()),
                     level: 1,
                     path: "/demo".into(),
                     path_truncated: false,
                 },
+                container: None,
             },
         };
         assert_eq!(event.kind(), "cgroup.mkdir");
         assert_eq!(
             event.to_json(),
-            r#"{"schema":1,"id":7,"time":"2023-11-14T22:13:20.123456789Z","mono_ns":42,"source":"ebpf","kind":"cgroup.mkdir","cgroup":{"id":12345,"hierarchy_id":5,"level":1,"path":"/demo"}}"#
+            r#"{"schema":1,"id":7,"time":"2023-11-14T22:13:20.123456789Z","mono_ns":42,"source":"ebpf","kind":"cgroup.mkdir","cgroup":{"id":12345,"hierarchy_id":5,"hierarchy":"memory","level":1,"path":"/demo"}}"#
         );
     }
 

@@ -12,8 +12,10 @@ pub mod clock;
 pub mod detect;
 pub mod event;
 pub mod host;
+pub mod inventory;
 pub mod kernel;
 pub mod metrics;
+pub mod pipeline;
 pub mod runtime;
 pub mod sink;
 

@@ -53,8 +53,8 @@ CONF
 
 # --- parent cgroups the runtimes create (teardown.sh removes those that were not here) -------
 # docker: /docker; podman: /libpod_parent; ctr: /default and /k8s.io; kubelet-shaped tests:
-# /kubepods; lxc: /lxc.pivot; the runc tests: /smoothtask-test-runc.
-RUNTIME_PARENTS="docker libpod_parent default k8s.io kubepods lxc.pivot smoothtask-test-runc"
+# /kubepods; lxc: /lxc.pivot; the runc tests: /system.slice (only when the host has none).
+RUNTIME_PARENTS="docker libpod_parent default k8s.io kubepods lxc.pivot system.slice"
 if [ ! -f "$STATE/created-parents" ]; then
   : >"$STATE/created-parents"
   for name in $RUNTIME_PARENTS; do

@@ -1,6 +1,6 @@
 //! Privileged, real runtimes: `smoothtaskd --container-info --json` run inside containers made
 //! by docker, podman, containerd, runc and lxc reports that it is containerized, the runtime,
-//! and the id the runtime reported where evidence has it; `systemd-detect-virt --container`
+//! and the id the runtime reported; `systemd-detect-virt --container`
 //! is the reference for the runtimes it knows.
 
 use smoothtask_tests::runtimes::{
@@ -38,7 +38,7 @@ fn detect_virt_inside(container: &Container) -> String {
 
 /// `reference`: what systemd-detect-virt must say in the same container, where it knows the
 /// runtime (it never names containerd).
-fn check(runtime: Runtime, expected_runtime: &str, id_expected: bool, reference: Option<&str>) {
+fn check(runtime: Runtime, expected_runtime: &str, reference: Option<&str>) {
     let test = format!("detection_inside_{runtime}");
     if !require_runtime(&test, runtime) {
         return;
@@ -52,13 +52,11 @@ fn check(runtime: Runtime, expected_runtime: &str, id_expected: bool, reference:
     eprintln!("{runtime}: {info}");
     assert_eq!(info["is_containerized"], true, "{runtime}: {info}");
     assert_eq!(info["runtime"], expected_runtime, "{runtime}: {info}");
-    if id_expected {
-        assert_eq!(
-            info["container_id"],
-            container.id.as_str(),
-            "{runtime}: {info}"
-        );
-    }
+    assert_eq!(
+        info["container_id"],
+        container.id.as_str(),
+        "{runtime}: {info}"
+    );
     if let Some(reference) = reference {
         assert_eq!(
             detect_virt_inside(&container),
@@ -70,27 +68,27 @@ fn check(runtime: Runtime, expected_runtime: &str, id_expected: bool, reference:
 
 #[test]
 fn detection_inside_docker() {
-    check(Runtime::Docker, "docker", true, Some("docker"));
+    check(Runtime::Docker, "docker", Some("docker"));
 }
 
 #[test]
 fn detection_inside_podman() {
-    check(Runtime::Podman, "podman", true, Some("podman"));
+    check(Runtime::Podman, "podman", Some("podman"));
 }
 
 #[test]
 fn detection_inside_containerd() {
-    check(Runtime::Containerd, "containerd", true, None);
+    check(Runtime::Containerd, "containerd", None);
 }
 
 #[test]
 fn detection_inside_lxc() {
-    check(Runtime::Lxc, "lxc", true, Some("lxc"));
+    check(Runtime::Lxc, "lxc", Some("lxc"));
 }
 
 #[test]
 fn detection_inside_runc() {
-    check(Runtime::Runc, "unknown", false, None);
+    check(Runtime::Runc, "runc", None);
 }
 
 /// A Kubernetes-shaped container: containerd placing it where kubelet's cgroupfs driver would.

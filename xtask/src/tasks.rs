@@ -78,7 +78,13 @@ pub fn lint() -> anyhow::Result<()> {
 pub fn test(args: &[String]) -> anyhow::Result<()> {
     lint()?;
     // The daemon and runtime tests run the real binary.
-    cmd::run(cargo().args(["build", "--package", "smoothtask-agent", "--bin", "smoothtaskd"]))?;
+    cmd::run(cargo().args([
+        "build",
+        "--package",
+        "smoothtask-agent",
+        "--bin",
+        "smoothtaskd",
+    ]))?;
     let runtimes = workspace_root().join("tests/runtimes");
     // SAFETY: no arguments, cannot fail.
     let root = unsafe { libc::geteuid() } == 0;

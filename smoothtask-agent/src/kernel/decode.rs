@@ -22,17 +22,25 @@ fn cgroup_body(kind: EventKind, record: &CgroupRecord) -> EventBody {
     let cgroup = CgroupRef {
         id: record.cgroup_id,
         hierarchy_id: record.hierarchy_id,
+        hierarchy: None,
         level: record.level,
         path: String::from_utf8_lossy(record.path_bytes()).into_owned(),
         path_truncated: record.header.flags & FLAG_PATH_TRUNCATED != 0,
     };
     match kind {
-        EventKind::CgroupMkdir => EventBody::CgroupMkdir { cgroup },
-        EventKind::CgroupRmdir => EventBody::CgroupRmdir { cgroup },
+        EventKind::CgroupMkdir => EventBody::CgroupMkdir {
+            cgroup,
+            container: None,
+        },
+        EventKind::CgroupRmdir => EventBody::CgroupRmdir {
+            cgroup,
+            container: None,
+        },
         EventKind::CgroupAttach => EventBody::CgroupAttach {
             cgroup,
             pid: record.pid,
             comm: String::from_utf8_lossy(record.comm_bytes()).into_owned(),
+            container: None,
         },
     }
 }
@@ -79,12 +87,14 @@ mod tests {
                 cgroup: CgroupRef {
                     id: 777,
                     hierarchy_id: 0,
+                    hierarchy: None,
                     level: 3,
                     path: "/kubepods/pod1/abc".into(),
                     path_truncated: false
                 },
                 pid: 41,
-                comm: "sh".into()
+                comm: "sh".into(),
+                container: None,
             }
         );
     }

@@ -24,6 +24,7 @@ use crate::{
     bus::Bus,
     clock::{WallClock, monotonic_ns},
     event::{EventBody, KindCount, Source},
+    pipeline::Pipeline,
 };
 
 /// Attached kernel programs and the tasks that read them. Dropping it detaches everything.
@@ -39,7 +40,7 @@ pub struct KernelSource {
 impl KernelSource {
     /// Loads and attaches the cgroup programs and starts publishing their records on `bus`.
     /// Kernel counter deltas (lost or undecodable records) are published every `report_every`.
-    pub fn start(bus: Arc<Bus>, report_every: Duration) -> Result<Self, KernelError> {
+    pub fn start(pipeline: Arc<Pipeline>, report_every: Duration) -> Result<Self, KernelError> {
         if object::is_stub_build() {
             return Err(KernelError::StubBuild);
         }
@@ -82,18 +83,13 @@ impl KernelSource {
         let stats = Arc::new(ReaderStats::default());
         let clock = WallClock::new();
         let tasks = vec![
-            tokio::spawn(reader::run(
-                ring,
-                Arc::clone(&bus),
-                clock,
-                Arc::clone(&stats),
-            )),
             tokio::spawn(report_counters(
                 counters,
-                bus,
+                Arc::clone(pipeline.bus()),
                 Arc::clone(&stats),
                 report_every,
             )),
+            tokio::spawn(reader::run(ring, pipeline, clock, Arc::clone(&stats))),
         ];
         Ok(Self {
             _ebpf: ebpf,

@@ -10,7 +10,7 @@ use aya::maps::{MapData, RingBuf};
 use tokio::io::unix::AsyncFd;
 
 use super::decode::decode_record;
-use crate::{bus::Bus, clock::WallClock, event::Source};
+use crate::{clock::WallClock, event::Source, pipeline::Pipeline};
 
 /// What the reader has done, for status and tests.
 #[derive(Debug, Default)]
@@ -23,7 +23,7 @@ pub struct ReaderStats {
 
 pub(super) async fn run(
     mut ring: AsyncFd<RingBuf<MapData>>,
-    bus: Arc<Bus>,
+    pipeline: Arc<Pipeline>,
     clock: WallClock,
     stats: Arc<ReaderStats>,
 ) {
@@ -40,7 +40,7 @@ pub(super) async fn run(
             stats.records.fetch_add(1, Ordering::Relaxed);
             match decode_record(&item) {
                 Ok((mono_ns, body)) => {
-                    bus.publish(Source::Ebpf, clock.to_system_time(mono_ns), mono_ns, body);
+                    pipeline.ingest(Source::Ebpf, clock.to_system_time(mono_ns), mono_ns, body);
                 }
                 Err(err) => {
                     if let Ok(mut last) = stats.last_error.lock() {

@@ -26,6 +26,7 @@
 //! | LXC monitor | `lxc.monitor.<name>`, `lxc.monitor/<name>` | excluded |
 //! | LXC 1-3, LXD | `lxc/<name>` | Lxc |
 //! | systemd-nspawn | `machine-<name>.scope` (escapes decoded) | SystemdNspawn |
+//! | runc alone, systemd driver | `runc-<id>.scope` (`system.slice:runc:<id>`) | Unknown("runc") |
 //! | libvirt LXC | `machine-lxc\x2d<n>\x2d<name>.scope` | Unknown("lxc-libvirt") |
 //! | libvirt VM | `machine-qemu\x2d...scope` | excluded (a VM, not a container) |
 //!
@@ -68,6 +69,8 @@ enum Kind {
     Containerd,
     CriO,
     Lxc,
+    /// runc driven directly (its systemd cgroup driver's `runc-<id>.scope`).
+    Runc,
     /// A runtime's monitor or a VM: never a container.
     Excluded,
 }
@@ -81,6 +84,7 @@ impl Kind {
             Self::Containerd => Some(ContainerRuntime::Containerd),
             Self::CriO => Some(ContainerRuntime::CriO),
             Self::Lxc => Some(ContainerRuntime::Lxc),
+            Self::Runc => Some(ContainerRuntime::Unknown("runc".into())),
             Self::Excluded => None,
         }
     }
@@ -166,6 +170,13 @@ const PREFIXED: &[Prefixed] = &[
         cgroupfs: true,
         id: IdRule::Full,
         kind: Kind::CriO,
+    },
+    Prefixed {
+        prefix: "runc-",
+        scope: true,
+        cgroupfs: false,
+        id: IdRule::Name,
+        kind: Kind::Runc,
     },
     Prefixed {
         prefix: "lxc.payload.",

@@ -372,6 +372,24 @@ fn systemd_nspawn_machine_scopes() {
 }
 
 #[test]
+fn runc_systemd_driver_scopes() {
+    assert_container(
+        "/system.slice/runc-web1.scope",
+        ContainerRuntime::Unknown("runc".into()),
+        "web1",
+        "/system.slice/runc-web1.scope",
+    );
+    assert_container(
+        "/system.slice/runc-web1.scope/sub",
+        ContainerRuntime::Unknown("runc".into()),
+        "web1",
+        "/system.slice/runc-web1.scope",
+    );
+    // The cgroupfs form has no runc convention: not claimed.
+    assert_eq!(identify("/runc-web1"), None);
+}
+
+#[test]
 fn libvirt_machines() {
     assert_eq!(
         identify(r"/machine.slice/machine-qemu\x2d1\x2dfedora.scope/libvirt/vcpu0"),

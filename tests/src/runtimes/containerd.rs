@@ -99,13 +99,11 @@ pub(crate) fn exec_command(cleanup: &Cleanup, id: &str) -> Command {
     cmd
 }
 
-pub(crate) fn remove(namespace: &str, id: &str, parents: &CreatedParents) -> std::io::Result<()> {
+pub(crate) fn remove(namespace: &str, id: &str) -> std::io::Result<()> {
     let _ = run_cli(ctr(namespace).args(["task", "kill", "--signal", "SIGKILL", id]));
     let _ = poll(Duration::from_secs(5), || {
         task_pid(namespace, id).is_none().then_some(())
     });
     let _ = run_cli(ctr(namespace).args(["task", "rm", "--force", id]));
-    run_cli(ctr(namespace).args(["container", "rm", id]))?;
-    parents.remove();
-    Ok(())
+    run_cli(ctr(namespace).args(["container", "rm", id])).map(drop)
 }

@@ -124,10 +124,8 @@ impl Drop for Container {
         let result = match &self.cleanup {
             Cleanup::Docker => docker::remove(docker::Engine::Docker, &self.id),
             Cleanup::Podman => docker::remove(docker::Engine::Podman, &self.id),
-            Cleanup::Containerd { namespace, parents } => {
-                containerd::remove(namespace, &self.id, parents)
-            }
-            Cleanup::Runc { bundle, parents } => runc::remove(&self.id, bundle, parents),
+            Cleanup::Containerd { namespace, .. } => containerd::remove(namespace, &self.id),
+            Cleanup::Runc { bundle, .. } => runc::remove(&self.id, bundle),
             Cleanup::Lxc { config } => lxc::remove(&self.name, config),
         };
         if let Err(err) = result {
@@ -136,7 +134,40 @@ impl Drop for Container {
                 self.runtime, self.id
             );
         }
+        // Some runtimes remove the container's cgroups after their CLI returns.
+        let dirs: Vec<PathBuf> = self
+            .cgroups
+            .iter()
+            .filter_map(|(hid, (ctrls, path))| cgroup_dir(*hid, ctrls, path))
+            .collect();
+        if poll(Duration::from_secs(5), || {
+            dirs.iter().all(|d| !d.exists()).then_some(())
+        })
+        .is_none()
+        {
+            eprintln!(
+                "cleanup: {} container {} left cgroups behind: {dirs:?}",
+                self.runtime, self.id
+            );
+        }
+        if let Cleanup::Containerd { parents, .. } | Cleanup::Runc { parents, .. } = &self.cleanup {
+            parents.remove();
+        }
     }
+}
+
+/// The directory of a `/proc/<pid>/cgroup` entry under this host's usual mounts.
+fn cgroup_dir(hierarchy_id: u32, controllers: &str, path: &str) -> Option<PathBuf> {
+    let mount = if hierarchy_id == 0 {
+        "unified".to_string()
+    } else {
+        let first = controllers.split(',').next()?;
+        first.strip_prefix("name=").unwrap_or(first).to_string()
+    };
+    let dir = PathBuf::from("/sys/fs/cgroup")
+        .join(mount)
+        .join(path.trim_start_matches('/'));
+    (path != "/").then_some(dir)
 }
 
 /// Starts a container through `runtime`.

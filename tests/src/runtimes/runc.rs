@@ -18,10 +18,10 @@ pub(crate) fn start(name: &str, spec: &ContainerSpec) -> std::io::Result<Contain
     let id = spec.id.clone().unwrap_or_else(|| name.to_string());
     let bundle = super::state_dir().join("bundles").join(&id);
     std::fs::create_dir_all(&bundle)?;
-    let cgroup_path = spec
-        .cgroup_path
-        .clone()
-        .unwrap_or_else(|| format!("/smoothtask-test-runc/{id}"));
+    let cgroup_path = match &spec.cgroup_path {
+        Some(path) => path.clone(),
+        None => default_cgroup_path(&id)?,
+    };
     write_config(&bundle, &cgroup_path, spec)?;
     let parents = CreatedParents::before(&cgroup_path);
     // Bundle first: if `run` fails, dropping this removes what exists.
@@ -59,6 +59,29 @@ pub(crate) fn start(name: &str, spec: &ContainerSpec) -> std::io::Result<Contain
         as u32;
     container.cgroups = proc_cgroups(container.init_pid)?;
     Ok(container)
+}
+
+/// Where runc's systemd cgroup driver would put the container (`system.slice:runc:<id>`), made
+/// with the cgroupfs driver. Refused when the host has a `/system.slice` of its own: the test
+/// would then create cgroups inside the machine's tree.
+fn default_cgroup_path(id: &str) -> std::io::Result<String> {
+    // Decided once, before this process's own runc containers create /system.slice.
+    static HOST_HAS_SYSTEM_SLICE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let taken = *HOST_HAS_SYSTEM_SLICE.get_or_init(|| {
+        std::fs::read_dir("/sys/fs/cgroup")
+            .map(|mounts| {
+                mounts
+                    .filter_map(Result::ok)
+                    .any(|m| m.path().join("system.slice").exists())
+            })
+            .unwrap_or(true)
+    });
+    if taken {
+        return Err(std::io::Error::other(
+            "this host has /system.slice (systemd): give runc containers an explicit cgroup_path",
+        ));
+    }
+    Ok(format!("/system.slice/runc-{id}.scope"))
 }
 
 fn write_config(bundle: &Path, cgroup_path: &str, spec: &ContainerSpec) -> std::io::Result<()> {
@@ -110,10 +133,9 @@ pub(crate) fn exec_command(id: &str) -> Command {
     cmd
 }
 
-pub(crate) fn remove(id: &str, bundle: &Path, parents: &CreatedParents) -> std::io::Result<()> {
+pub(crate) fn remove(id: &str, bundle: &Path) -> std::io::Result<()> {
     let _ = run_cli(Command::new("runc").args(["kill", id, "KILL"]));
     let deleted = run_cli(Command::new("runc").args(["delete", "--force", id]));
     let _ = std::fs::remove_dir_all(bundle);
-    parents.remove();
     deleted.map(drop)
 }
