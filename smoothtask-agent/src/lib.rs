@@ -9,6 +9,7 @@ pub mod bus;
 pub mod cgroup;
 pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod detect;
 pub mod event;
 pub mod host;
@@ -24,4 +25,5 @@ pub use detect::{
     Adaptation, ContainerInfo, adapt_for_container, detect_container_runtime, get_container_info,
     is_containerized,
 };
+pub use metrics::{ContainerMetrics, collect_container_metrics};
 pub use runtime::ContainerRuntime;

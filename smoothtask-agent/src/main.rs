@@ -5,8 +5,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use smoothtask_agent::{
     agent::{self, AgentOptions},
-    cli::{Cli, shutdown_signal},
-    detect,
+    cli::{Cli, Command, shutdown_signal},
+    commands, detect,
+    host::HostRoot,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -19,8 +20,15 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
+    let host = HostRoot::live();
     if cli.container_info {
-        return print_container_info(cli.json);
+        return print(commands::container_info(&host, cli.json));
+    }
+    if cli.cgroup_info {
+        return print(commands::cgroup_info(&host, cli.json));
+    }
+    if let Some(Command::Containers) = cli.command {
+        return print(commands::containers(&host, cli.json));
     }
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -36,26 +44,26 @@ fn main() -> ExitCode {
     let info = detect::get_container_info();
     let adaptation = detect::adapt_for_container();
     detect::log_adaptation(&info, &adaptation);
+    let defaults = AgentOptions::default();
     let options = AgentOptions {
         ebpf: !cli.no_ebpf,
-        ..AgentOptions::default()
+        // A containerized agent with a small CPU quota rescans less often.
+        rescan_interval: adaptation.scaled_interval(defaults.rescan_interval),
+        ..defaults
     };
     runtime.block_on(agent::run(options, shutdown_signal()));
     ExitCode::SUCCESS
 }
 
-fn print_container_info(json: bool) -> ExitCode {
-    let info = detect::get_container_info();
-    if json {
-        match serde_json::to_string_pretty(&info) {
-            Ok(text) => println!("{text}"),
-            Err(err) => {
-                eprintln!("smoothtaskd: cannot serialize the container info: {err}");
-                return ExitCode::FAILURE;
-            }
+fn print<E: std::fmt::Display>(output: Result<String, E>) -> ExitCode {
+    match output {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
         }
-    } else {
-        print!("{}", detect::render_human(&info));
+        Err(err) => {
+            eprintln!("smoothtaskd: {err}");
+            ExitCode::FAILURE
+        }
     }
-    ExitCode::SUCCESS
 }

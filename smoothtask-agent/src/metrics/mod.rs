@@ -76,6 +76,17 @@ pub fn collect_self_metrics(host: &HostRoot) -> ContainerMetrics {
     .collect()
 }
 
+/// The agent's own container's metrics with its runtime and id from self-detection (the
+/// seed's name). On a host: the agent's own cgroup, runtime `none`.
+pub fn collect_container_metrics() -> ContainerMetrics {
+    let host = HostRoot::live();
+    let info = crate::detect::get_container_info_at(&host);
+    let mut metrics = collect_self_metrics(&host);
+    metrics.runtime = info.runtime.as_str().to_string();
+    metrics.container_id = info.container_id;
+    metrics
+}
+
 /// One pass over a reader's files into a [`ContainerMetrics`].
 fn build(pass: &mut Pass<'_>) -> ContainerMetrics {
     let memory = memory::collect(pass);
