@@ -1,4 +1,4 @@
-//! Project tasks: `cargo xtask setup | build-ebpf | run | test | lint`.
+//! Project tasks: `cargo xtask setup | build-ebpf | run | test | lint | bench`.
 //!
 //! Every task that needs the eBPF toolchain runs `setup` first, so a fresh machine needs
 //! nothing but rustup, cargo and the registries.
@@ -38,6 +38,8 @@ enum Task {
     },
     /// Format check and clippy with warnings denied.
     Lint,
+    /// Run every benchmark (release build, as root): a table, and JSON in target/bench/.
+    Bench,
 }
 
 fn main() -> std::process::ExitCode {
@@ -48,6 +50,7 @@ fn main() -> std::process::ExitCode {
         Task::Run { release, args } => setup::run().and_then(|()| tasks::run(release, &args)),
         Task::Test { args } => setup::run().and_then(|()| tasks::test(&args)),
         Task::Lint => setup::run().and_then(|()| tasks::lint()),
+        Task::Bench => setup::run().and_then(|()| tasks::bench()),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -110,3 +110,14 @@ pub fn test(args: &[String]) -> anyhow::Result<()> {
     }
     tested
 }
+
+pub fn bench() -> anyhow::Result<()> {
+    cmd::run(cargo().args(["build", "--release", "--package", "smoothtask-bench"]))?;
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    cmd::run(
+        Command::new(target_dir.join("release/smoothtask-bench"))
+            .arg(target_dir.join("bench/results.json")),
+    )
+}
