@@ -5,13 +5,14 @@ use std::{future::Future, sync::Arc, time::Duration, time::SystemTime};
 use tokio::task::JoinHandle;
 
 use crate::{
+    attribution::Attributor,
     bus::Bus,
     cgroup::Hierarchies,
     clock::monotonic_ns,
     event::{EventBody, KernelMode, Source},
     host::HostRoot,
     inventory::{HierarchyLabels, Inventory, scan_hierarchies},
-    kernel::KernelSource,
+    kernel::{KernelOptions, KernelSource},
     pipeline::Pipeline,
     sink,
 };
@@ -23,8 +24,11 @@ pub struct AgentOptions {
     pub ebpf: bool,
     /// Write every event as NDJSON on stdout.
     pub stdout_events: bool,
-    /// How often kernel loss counters are checked and reported.
+    /// How often kernel counters (lost records, short reclaim stalls) are reported.
     pub counter_interval: Duration,
+    /// Reclaim stalls at least this long are reported one by one; shorter ones are summed in
+    /// the kernel and reported every `counter_interval`.
+    pub stall_threshold: Duration,
     /// How often the cgroup filesystems are rescanned to repair drift (zero: never).
     pub rescan_interval: Duration,
 }
@@ -35,6 +39,7 @@ impl Default for AgentOptions {
             ebpf: true,
             stdout_events: true,
             counter_interval: Duration::from_secs(1),
+            stall_threshold: Duration::from_millis(1),
             rescan_interval: Duration::from_secs(30),
         }
     }
@@ -70,6 +75,7 @@ impl Agent {
         let pipeline = Pipeline::new(
             Arc::clone(&bus),
             Inventory::new(HierarchyLabels::from_hierarchies(&hierarchies)),
+            Attributor::new(host.clone(), hierarchies.clone()),
         );
 
         let (kernel, kernel_mode) = if !options.ebpf {
@@ -77,7 +83,11 @@ impl Agent {
             tracing::warn!(target: "kernel", "{reason}: no kernel events");
             (None, KernelMode::Disabled { reason })
         } else {
-            match KernelSource::start(Arc::clone(&pipeline), options.counter_interval) {
+            let kernel_options = KernelOptions {
+                report_every: options.counter_interval,
+                stall_threshold: options.stall_threshold,
+            };
+            match KernelSource::start(Arc::clone(&pipeline), kernel_options) {
                 Ok(source) => {
                     let programs: Vec<String> =
                         source.programs().iter().map(|p| p.to_string()).collect();
@@ -87,7 +97,8 @@ impl Agent {
                         programs.join(", "),
                         source.tracefs()
                     );
-                    (Some(source), KernelMode::Ebpf { programs })
+                    let skipped = source.skipped().to_vec();
+                    (Some(source), KernelMode::Ebpf { programs, skipped })
                 }
                 Err(err) => {
                     let reason = err.to_string();
@@ -110,6 +121,7 @@ impl Agent {
         // both, and the inventory keeps it once.
         let found = pipeline.reconcile(&scan_hierarchies(&host, &hierarchies), false);
         tracing::info!(target: "inventory", "{found} containers found at startup");
+        pipeline.prime_oom_counters();
         if !options.rescan_interval.is_zero() {
             tasks.push(tokio::spawn(rescan(
                 Arc::clone(&pipeline),

@@ -97,12 +97,81 @@ pub struct ContainerSummary {
     pub cgroup_ids: std::collections::BTreeMap<String, u64>,
 }
 
+/// Which reclaim stalled: a cgroup's own limit (memcg) or the host running short (direct).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReclaimKind {
+    Memcg,
+    Direct,
+}
+
+/// A task stalled in memory reclaim (one stall, or short stalls aggregated in the kernel).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReclaimStall {
+    pub reclaim: ReclaimKind,
+    /// The stalled process (for an aggregate: the most recent one).
+    pub pid: u32,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub tid: u32,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub comm: String,
+    /// Time spent in reclaim (for an aggregate: the sum).
+    pub duration_ns: u64,
+    pub nr_reclaimed: u64,
+    /// Stalls in this event: 1, or how many short stalls the kernel aggregated.
+    pub count: u64,
+    /// Short stalls (below the threshold) summed in the kernel since the previous report.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub aggregated: bool,
+    #[serde(flatten)]
+    pub target: MemoryTarget,
+}
+
+/// An OOM kill: the victim the kernel chose.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OomKill {
+    pub pid: u32,
+    pub comm: String,
+    pub uid: u32,
+    pub oom_score_adj: i32,
+    pub total_vm_pages: u64,
+    pub anon_rss_kb: u64,
+    pub file_rss_kb: u64,
+    pub shmem_rss_kb: u64,
+    #[serde(flatten)]
+    pub target: MemoryTarget,
+}
+
+/// Where a memory event belongs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MemoryTarget {
+    /// The kernel's cgroup v2 id of the task in the kernel program.
+    pub cgroup_id: u64,
+    /// The task's cgroup in the hierarchy that holds the memory controller.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_cgroup: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<ContainerRef>,
+    /// How the container was found: `cgroup_id`, `proc` (/proc/<pid>/cgroup) or
+    /// `oom_kill_counter` (the victim was gone; its container's oom_kill count rose).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attributed_by: Option<&'static str>,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
+}
+
 /// How the agent traces the kernel, as announced at startup.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "mode", rename_all = "lowercase")]
 pub enum KernelMode {
-    /// eBPF programs loaded and attached.
-    Ebpf { programs: Vec<String> },
+    /// eBPF programs loaded and attached; optional ones skipped with their reasons.
+    Ebpf {
+        programs: Vec<String>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        skipped: Vec<String>,
+    },
     /// No kernel tracing, and why.
     Disabled { reason: String },
 }
@@ -155,6 +224,12 @@ pub enum EventBody {
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         repaired: bool,
     },
+    #[serde(rename = "memory.reclaim_stall")]
+    MemoryReclaimStall(ReclaimStall),
+    #[serde(rename = "memory.direct_reclaim")]
+    MemoryDirectReclaim(ReclaimStall),
+    #[serde(rename = "memory.oom_kill")]
+    MemoryOomKill(OomKill),
     /// Kernel records lost since the previous report (ring buffer full), per kind.
     #[serde(rename = "kernel.lost")]
     KernelLost { lost: Vec<KindCount>, total: u64 },
@@ -171,6 +246,9 @@ impl EventBody {
             EventBody::CgroupRmdir { .. } => "cgroup.rmdir",
             EventBody::CgroupAttach { .. } => "cgroup.attach",
             EventBody::ContainerAdded { .. } => "container.added",
+            EventBody::MemoryReclaimStall(_) => "memory.reclaim_stall",
+            EventBody::MemoryDirectReclaim(_) => "memory.direct_reclaim",
+            EventBody::MemoryOomKill(_) => "memory.oom_kill",
             EventBody::ContainerRemoved { .. } => "container.removed",
             EventBody::KernelLost { .. } => "kernel.lost",
             EventBody::KernelDecodeError { .. } => "kernel.decode_error",
@@ -204,6 +282,25 @@ impl EventBody {
             | EventBody::CgroupAttach { container, .. } => container.as_ref(),
             EventBody::ContainerAdded { container, .. }
             | EventBody::ContainerRemoved { container, .. } => Some(&container.container),
+            _ => self.memory_target().and_then(|t| t.container.as_ref()),
+        }
+    }
+
+    /// The pid a memory event is about, and where it belongs.
+    pub fn memory_target(&self) -> Option<&MemoryTarget> {
+        match self {
+            EventBody::MemoryReclaimStall(s) | EventBody::MemoryDirectReclaim(s) => Some(&s.target),
+            EventBody::MemoryOomKill(k) => Some(&k.target),
+            _ => None,
+        }
+    }
+
+    pub fn memory_target_mut(&mut self) -> Option<(u32, &mut MemoryTarget)> {
+        match self {
+            EventBody::MemoryReclaimStall(s) | EventBody::MemoryDirectReclaim(s) => {
+                Some((s.pid, &mut s.target))
+            }
+            EventBody::MemoryOomKill(k) => Some((k.pid, &mut k.target)),
             _ => None,
         }
     }

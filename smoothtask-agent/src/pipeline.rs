@@ -7,6 +7,7 @@ use std::{
 };
 
 use crate::{
+    attribution::Attributor,
     bus::Bus,
     clock::monotonic_ns,
     event::{ContainerSummary, EventBody, Source},
@@ -17,14 +18,29 @@ use crate::{
 pub struct Pipeline {
     bus: Arc<Bus>,
     inventory: Mutex<Inventory>,
+    attributor: Mutex<Attributor>,
 }
 
 impl Pipeline {
-    pub fn new(bus: Arc<Bus>, inventory: Inventory) -> Arc<Self> {
+    pub fn new(bus: Arc<Bus>, inventory: Inventory, attributor: Attributor) -> Arc<Self> {
         Arc::new(Self {
             bus,
             inventory: Mutex::new(inventory),
+            attributor: Mutex::new(attributor),
         })
+    }
+
+    fn attributor(&self) -> MutexGuard<'_, Attributor> {
+        self.attributor.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records the containers' current oom_kill counters (once, after startup discovery).
+    pub fn prime_oom_counters(&self) {
+        let candidates = {
+            let inventory = self.inventory();
+            self.attributor().oom_candidates(&inventory)
+        };
+        self.attributor().prime_oom_counters(&candidates);
     }
 
     pub fn bus(&self) -> &Arc<Bus> {
@@ -39,6 +55,9 @@ impl Pipeline {
 
     /// Enriches, applies and publishes one event from a source.
     pub fn ingest(&self, source: Source, time: SystemTime, mono_ns: u64, mut body: EventBody) {
+        if body.memory_target().is_some() {
+            self.attribute_memory(&mut body);
+        }
         let changes = {
             let mut inventory = self.inventory();
             if let Some(cgroup) = body.cgroup_mut() {
@@ -62,6 +81,33 @@ impl Pipeline {
         };
         self.bus.publish(source, time, mono_ns, body);
         self.publish_changes(source, time, mono_ns, changes, false);
+    }
+
+    /// Memory events: the task's memory cgroup and container; an OOM victim already gone is
+    /// attributed by the oom_kill counter that rose.
+    fn attribute_memory(&self, body: &mut EventBody) {
+        let oom = matches!(body, EventBody::MemoryOomKill(_));
+        let Some((pid, target)) = body.memory_target_mut() else {
+            return;
+        };
+        self.attributor().resolve(pid, target);
+        let candidates = {
+            let inventory = self.inventory();
+            self.attributor().attribute(&inventory, target);
+            if !oom || target.container.is_some() || target.memory_cgroup.is_some() {
+                return;
+            }
+            self.attributor().oom_candidates(&inventory)
+        };
+        let risen = self.attributor().oom_risen(&candidates);
+        if let Some(key) = risen.first() {
+            let inventory = self.inventory();
+            if let Some(c) = inventory.get(key) {
+                target.container = Some(c.to_ref());
+                target.memory_cgroup = c.cgroup_path().map(str::to_string);
+                target.attributed_by = Some("oom_kill_counter");
+            }
+        }
     }
 
     /// Reconciles the inventory with a scan; publishes what changed (`repaired` when the scan

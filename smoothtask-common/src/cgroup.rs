@@ -62,6 +62,7 @@ impl CgroupRecord {
             Some(EventKind::CgroupMkdir | EventKind::CgroupRmdir | EventKind::CgroupAttach) => {
                 Ok(record)
             }
+            Some(_) => Err(DecodeError::WrongKind(record.header.kind)),
             None => Err(DecodeError::UnknownKind(record.header.kind)),
         }
     }
@@ -119,7 +120,11 @@ mod tests {
 
     #[test]
     fn every_cgroup_kind_round_trips_through_bytes() {
-        for kind in EventKind::ALL {
+        for kind in [
+            EventKind::CgroupMkdir,
+            EventKind::CgroupRmdir,
+            EventKind::CgroupAttach,
+        ] {
             let record = sample(kind);
             let bytes = record.as_bytes();
             assert_eq!(bytes.len(), CgroupRecord::SIZE);
@@ -137,6 +142,16 @@ mod tests {
         let mut buf = [0u8; CgroupRecord::SIZE + 1];
         buf[1..].copy_from_slice(record.as_bytes());
         assert_eq!(CgroupRecord::from_bytes(&buf[1..]).unwrap(), record);
+    }
+
+    #[test]
+    fn memory_kinds_are_not_cgroup_records() {
+        let mut record = sample(EventKind::CgroupMkdir);
+        record.header.kind = EventKind::MemoryOomKill.id();
+        assert_eq!(
+            CgroupRecord::from_bytes(record.as_bytes()),
+            Err(DecodeError::WrongKind(202))
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! | range   | family                     |
 //! |---------|----------------------------|
 //! | 100-199 | cgroup lifecycle           |
-//! | 200-299 | memory pressure (reserved) |
+//! | 200-299 | memory pressure            |
 
 /// Upper bound (exclusive) on kind ids; sizes the per-kind counter maps.
 pub const KIND_ID_LIMIT: u32 = 512;
@@ -19,14 +19,23 @@ pub enum EventKind {
     CgroupRmdir = 101,
     #[cfg_attr(feature = "user", serde(rename = "cgroup.attach"))]
     CgroupAttach = 102,
+    #[cfg_attr(feature = "user", serde(rename = "memory.reclaim_stall"))]
+    MemoryReclaimStall = 200,
+    #[cfg_attr(feature = "user", serde(rename = "memory.direct_reclaim"))]
+    MemoryDirectReclaim = 201,
+    #[cfg_attr(feature = "user", serde(rename = "memory.oom_kill"))]
+    MemoryOomKill = 202,
 }
 
 impl EventKind {
     /// Every kind the kernel programs can emit, in id order.
-    pub const ALL: [EventKind; 3] = [
+    pub const ALL: [EventKind; 6] = [
         EventKind::CgroupMkdir,
         EventKind::CgroupRmdir,
         EventKind::CgroupAttach,
+        EventKind::MemoryReclaimStall,
+        EventKind::MemoryDirectReclaim,
+        EventKind::MemoryOomKill,
     ];
 
     pub const fn id(self) -> u16 {
@@ -38,6 +47,9 @@ impl EventKind {
             100 => Some(EventKind::CgroupMkdir),
             101 => Some(EventKind::CgroupRmdir),
             102 => Some(EventKind::CgroupAttach),
+            200 => Some(EventKind::MemoryReclaimStall),
+            201 => Some(EventKind::MemoryDirectReclaim),
+            202 => Some(EventKind::MemoryOomKill),
             _ => None,
         }
     }
@@ -48,6 +60,9 @@ impl EventKind {
             EventKind::CgroupMkdir => "cgroup.mkdir",
             EventKind::CgroupRmdir => "cgroup.rmdir",
             EventKind::CgroupAttach => "cgroup.attach",
+            EventKind::MemoryReclaimStall => "memory.reclaim_stall",
+            EventKind::MemoryDirectReclaim => "memory.direct_reclaim",
+            EventKind::MemoryOomKill => "memory.oom_kill",
         }
     }
 }

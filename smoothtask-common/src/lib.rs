@@ -8,7 +8,9 @@ pub mod cgroup;
 pub mod header;
 pub mod kind;
 pub mod maps;
+pub mod memory;
 
 pub use cgroup::CgroupRecord;
 pub use header::{DecodeError, RecordHeader};
 pub use kind::EventKind;
+pub use memory::MemoryRecord;

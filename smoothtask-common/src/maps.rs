@@ -36,3 +36,39 @@ pub const CGROUP_PROGRAMS: [TracepointProgram; 3] = [
         name: "cgroup_attach_task",
     },
 ];
+
+/// Reclaims in progress, keyed by thread id (`ReclaimStart`).
+pub const RECLAIM_START_MAP: &str = "RECLAIM_START";
+/// Per-CPU totals of stalls shorter than the threshold (`StallKey` -> `StallTotals`).
+pub const SHORT_STALLS_MAP: &str = "SHORT_STALLS";
+/// Global: stalls at least this long (ns) are sent one by one; shorter ones are aggregated.
+pub const STALL_THRESHOLD_GLOBAL: &str = "STALL_THRESHOLD_NS";
+
+/// Memory pressure programs (`smoothtask-ebpf/src/memory.rs`): cold paths only.
+pub const MEMORY_PROGRAMS: [TracepointProgram; 5] = [
+    TracepointProgram {
+        program: "memcg_reclaim_begin",
+        category: "vmscan",
+        name: "mm_vmscan_memcg_reclaim_begin",
+    },
+    TracepointProgram {
+        program: "memcg_reclaim_end",
+        category: "vmscan",
+        name: "mm_vmscan_memcg_reclaim_end",
+    },
+    TracepointProgram {
+        program: "direct_reclaim_begin",
+        category: "vmscan",
+        name: "mm_vmscan_direct_reclaim_begin",
+    },
+    TracepointProgram {
+        program: "direct_reclaim_end",
+        category: "vmscan",
+        name: "mm_vmscan_direct_reclaim_end",
+    },
+    TracepointProgram {
+        program: "oom_mark_victim",
+        category: "oom",
+        name: "mark_victim",
+    },
+];

@@ -4,10 +4,7 @@
 //! is counted in `LOST`, an unreadable field in `PARTIAL` (the record is still sent).
 
 use aya_ebpf::{
-    EbpfContext as _,
-    helpers::{
-        bpf_ktime_get_ns, bpf_probe_read_kernel_str_bytes, generated::bpf_get_smp_processor_id,
-    },
+    helpers::{bpf_ktime_get_ns, generated::bpf_get_smp_processor_id},
     macros::tracepoint,
     programs::TracePointContext,
 };
@@ -17,7 +14,10 @@ use smoothtask_common::{
     header::{FLAG_COMM_UNREADABLE, FLAG_PATH_TRUNCATED, FLAG_PATH_UNREADABLE},
 };
 
-use crate::maps::{EVENTS, count_lost, count_partial};
+use crate::{
+    maps::{EVENTS, count_lost, count_partial},
+    tp::read_data_loc,
+};
 
 #[tracepoint]
 pub fn cgroup_mkdir(ctx: TracePointContext) -> u32 {
@@ -97,17 +97,4 @@ fn fill(ctx: &TracePointContext, kind: EventKind, record: &mut CgroupRecord) -> 
         partial = true;
     }
     partial
-}
-
-/// Copies a `__data_loc char[]` field into `dst` (NUL-terminated, cut to fit). Returns the
-/// string's full length in the kernel without its terminator.
-#[inline(always)]
-fn read_data_loc(ctx: &TracePointContext, field: usize, dst: &mut [u8]) -> Option<u32> {
-    // SAFETY: `field` is a data_loc slot of this tracepoint; the helper bounds every read.
-    let loc = unsafe { ctx.read_at::<u32>(field) }.ok()?;
-    let offset = (loc & 0xffff) as usize;
-    let full_len = loc >> 16;
-    let src = unsafe { (ctx.as_ptr() as *const u8).add(offset) };
-    unsafe { bpf_probe_read_kernel_str_bytes(src, dst) }.ok()?;
-    Some(full_len.saturating_sub(1))
 }

@@ -5,6 +5,8 @@
 
 mod cgroup;
 mod maps;
+mod memory;
+mod tp;
 
 #[cfg(not(test))]
 #[panic_handler]

@@ -145,6 +145,13 @@ impl Inventory {
         hits.next().is_none().then_some(first)
     }
 
+    /// The container owning the cgroup with this kernel id (its own cgroup in any hierarchy).
+    pub fn container_by_cgroup_id(&self, id: u64) -> Option<&ContainerRecord> {
+        self.by_cgroup_id
+            .get(&id)
+            .and_then(|k| self.containers.get(k))
+    }
+
     /// The container a cgroup belongs to (its own cgroup or one nested in it).
     pub fn container_of(&self, cgroup: &CgroupRef) -> Option<&ContainerRecord> {
         if let Some(c) = self

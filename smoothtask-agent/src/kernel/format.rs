@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use smoothtask_common::{cgroup::layout, maps::TracepointProgram};
+use smoothtask_common::{cgroup::layout, maps::TracepointProgram, memory::layout as mem};
 
 use super::KernelError;
 
@@ -62,7 +62,7 @@ fn parse_field(line: &str) -> Option<Field> {
     })
 }
 
-/// The fields the cgroup programs read: (tracepoint name, field, offset, size).
+/// The fields each program reads: (field, offset, size).
 fn expected(tp: &TracepointProgram) -> &'static [(&'static str, usize, usize)] {
     const DIR: &[(&str, usize, usize)] = &[
         ("root", layout::ROOT, 4),
@@ -78,15 +78,30 @@ fn expected(tp: &TracepointProgram) -> &'static [(&'static str, usize, usize)] {
         ("dst_path", layout::ATTACH_PATH, 4),
         ("comm", layout::ATTACH_COMM, 4),
     ];
-    if tp.name == "cgroup_attach_task" {
-        ATTACH
-    } else {
-        DIR
+    const RECLAIM_BEGIN: &[(&str, usize, usize)] = &[("order", mem::BEGIN_ORDER, 4)];
+    const RECLAIM_END: &[(&str, usize, usize)] = &[("nr_reclaimed", mem::END_NR_RECLAIMED, 8)];
+    const VICTIM: &[(&str, usize, usize)] = &[
+        ("pid", mem::VICTIM_PID, 4),
+        ("comm", mem::VICTIM_COMM, 4),
+        ("total_vm", mem::VICTIM_TOTAL_VM, 8),
+        ("anon_rss", mem::VICTIM_ANON_RSS, 8),
+        ("file_rss", mem::VICTIM_FILE_RSS, 8),
+        ("shmem_rss", mem::VICTIM_SHMEM_RSS, 8),
+        ("uid", mem::VICTIM_UID, 4),
+        ("oom_score_adj", mem::VICTIM_OOM_SCORE_ADJ, 2),
+    ];
+    match tp.name {
+        "cgroup_attach_task" => ATTACH,
+        "cgroup_mkdir" | "cgroup_rmdir" => DIR,
+        "mark_victim" => VICTIM,
+        name if name.ends_with("_begin") => RECLAIM_BEGIN,
+        name if name.ends_with("_end") => RECLAIM_END,
+        _ => &[],
     }
 }
 
 /// Checks a parsed format against the layout compiled into the programs.
-pub fn check_cgroup_layout(
+pub fn check_layout(
     tp: &TracepointProgram,
     format: &TracepointFormat,
 ) -> Result<(), KernelError> {
@@ -109,7 +124,7 @@ pub fn check_cgroup_layout(
     Ok(())
 }
 
-/// Reads and checks the format of one cgroup tracepoint under `tracefs`.
+/// Reads and checks the format of one tracepoint under `tracefs`.
 pub fn verify(tracefs: &Path, tp: &TracepointProgram) -> Result<(), KernelError> {
     let path = tracefs
         .join("events")
@@ -122,7 +137,7 @@ pub fn verify(tracefs: &Path, tp: &TracepointProgram) -> Result<(), KernelError>
         path: path.clone(),
         source,
     })?;
-    check_cgroup_layout(tp, &TracepointFormat::parse(&text))
+    check_layout(tp, &TracepointFormat::parse(&text))
 }
 
 #[cfg(test)]
@@ -171,9 +186,9 @@ format:
     #[test]
     fn the_kernel_6_18_layout_matches_the_programs() {
         let [mkdir, rmdir, attach] = CGROUP_PROGRAMS;
-        check_cgroup_layout(&mkdir, &TracepointFormat::parse(MKDIR)).unwrap();
-        check_cgroup_layout(&rmdir, &TracepointFormat::parse(MKDIR)).unwrap();
-        check_cgroup_layout(&attach, &TracepointFormat::parse(ATTACH)).unwrap();
+        check_layout(&mkdir, &TracepointFormat::parse(MKDIR)).unwrap();
+        check_layout(&rmdir, &TracepointFormat::parse(MKDIR)).unwrap();
+        check_layout(&attach, &TracepointFormat::parse(ATTACH)).unwrap();
     }
 
     #[test]
@@ -188,7 +203,7 @@ format:
                 "offset:24;\tsize:4;\tsigned:0;",
                 "offset:20;\tsize:4;\tsigned:0;",
             );
-        let err = check_cgroup_layout(&CGROUP_PROGRAMS[0], &TracepointFormat::parse(&old))
+        let err = check_layout(&CGROUP_PROGRAMS[0], &TracepointFormat::parse(&old))
             .unwrap_err()
             .to_string();
         assert_eq!(
@@ -198,10 +213,39 @@ format:
     }
 
     #[test]
+    fn the_kernel_6_18_memory_layouts_match_the_programs() {
+        use smoothtask_common::maps::MEMORY_PROGRAMS;
+        let begin = "\tfield:int order;\toffset:8;\tsize:4;\tsigned:1;\n\tfield:unsigned long gfp_flags;\toffset:16;\tsize:8;\tsigned:0;\n";
+        let end = "\tfield:unsigned long nr_reclaimed;\toffset:8;\tsize:8;\tsigned:0;\n";
+        let victim = "\tfield:int pid;\toffset:8;\tsize:4;\tsigned:1;
+\tfield:__data_loc char[] comm;\toffset:12;\tsize:4;\tsigned:0;
+\tfield:unsigned long total_vm;\toffset:16;\tsize:8;\tsigned:0;
+\tfield:unsigned long anon_rss;\toffset:24;\tsize:8;\tsigned:0;
+\tfield:unsigned long file_rss;\toffset:32;\tsize:8;\tsigned:0;
+\tfield:unsigned long shmem_rss;\toffset:40;\tsize:8;\tsigned:0;
+\tfield:uid_t uid;\toffset:48;\tsize:4;\tsigned:0;
+\tfield:unsigned long pgtables;\toffset:56;\tsize:8;\tsigned:0;
+\tfield:short oom_score_adj;\toffset:64;\tsize:2;\tsigned:1;
+";
+        for tp in &MEMORY_PROGRAMS {
+            let text = match tp.name {
+                "mark_victim" => victim,
+                n if n.ends_with("_begin") => begin,
+                _ => end,
+            };
+            check_layout(tp, &TracepointFormat::parse(text)).unwrap();
+        }
+        // An older mark_victim (before 6.x) has only pid: refused, naming comm.
+        let old = "\tfield:int pid;\toffset:8;\tsize:4;\tsigned:1;\n";
+        let err = check_layout(&MEMORY_PROGRAMS[4], &TracepointFormat::parse(old)).unwrap_err();
+        assert!(err.to_string().ends_with("field `comm` is missing"), "{err}");
+    }
+
+    #[test]
     fn garbage_gives_no_fields_and_a_missing_field_error() {
         let format = TracepointFormat::parse("\u{0}\u{1}field:;offset:x;\nnonsense");
         assert!(format.fields.is_empty());
-        let err = check_cgroup_layout(&CGROUP_PROGRAMS[0], &format).unwrap_err();
+        let err = check_layout(&CGROUP_PROGRAMS[0], &format).unwrap_err();
         assert!(
             err.to_string().ends_with("field `root` is missing"),
             "{err}"

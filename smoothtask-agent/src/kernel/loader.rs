@@ -1,29 +1,36 @@
 //! Loads the embedded object, attaches the programs and starts the reader and counter tasks.
 
 use std::{
+    collections::HashMap,
     sync::{Arc, atomic::Ordering},
     time::{Duration, SystemTime},
 };
 
 use aya::{
-    Ebpf,
-    maps::{MapData, PerCpuArray, RingBuf},
+    Ebpf, EbpfLoader,
+    maps::{MapData, PerCpuArray, PerCpuHashMap, RingBuf},
     programs::TracePoint,
 };
-use smoothtask_common::maps::{CGROUP_PROGRAMS, EVENTS_MAP, LOST_MAP, PARTIAL_MAP};
+use smoothtask_common::{
+    maps::{
+        CGROUP_PROGRAMS, EVENTS_MAP, LOST_MAP, MEMORY_PROGRAMS, PARTIAL_MAP, SHORT_STALLS_MAP,
+        STALL_THRESHOLD_GLOBAL, TracepointProgram,
+    },
+    memory::{RECLAIM_DIRECT, StallKey, StallTotals},
+};
 use tokio::{io::unix::AsyncFd, task::JoinHandle};
 
 use super::{
     KernelError,
     counters::{KernelCounters, delta},
-    format, object,
+    decode, format, object,
     reader::{self, ReaderStats},
     tracefs::{TracefsStatus, ensure_tracefs},
 };
 use crate::{
     bus::Bus,
     clock::{WallClock, monotonic_ns},
-    event::{EventBody, KindCount, Source},
+    event::{EventBody, KindCount, ReclaimStall, Source},
     pipeline::Pipeline,
 };
 
@@ -32,15 +39,18 @@ pub struct KernelSource {
     /// Keeps programs loaded and links attached.
     _ebpf: Ebpf,
     programs: Vec<&'static str>,
+    skipped: Vec<String>,
     tracefs: TracefsStatus,
     stats: Arc<ReaderStats>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl KernelSource {
-    /// Loads and attaches the cgroup programs and starts publishing their records on `bus`.
-    /// Kernel counter deltas (lost or undecodable records) are published every `report_every`.
-    pub fn start(pipeline: Arc<Pipeline>, report_every: Duration) -> Result<Self, KernelError> {
+    /// Loads and attaches the programs and starts publishing their records through
+    /// `pipeline`. The cgroup programs are required; a memory program whose tracepoint this
+    /// kernel lacks (or lays out differently) is skipped with its reason. Kernel counter deltas
+    /// (lost records, short reclaim stalls) are published every `options.report_every`.
+    pub fn start(pipeline: Arc<Pipeline>, options: KernelOptions) -> Result<Self, KernelError> {
         if object::is_stub_build() {
             return Err(KernelError::StubBuild);
         }
@@ -49,21 +59,24 @@ impl KernelSource {
             format::verify(tracefs.path(), tp)?;
         }
 
-        let mut ebpf = Ebpf::load(object::embedded_object())?;
+        let threshold_ns = u64::try_from(options.stall_threshold.as_nanos()).unwrap_or(u64::MAX);
+        let mut ebpf = EbpfLoader::new()
+            .override_global(STALL_THRESHOLD_GLOBAL, &threshold_ns, true)
+            .load(object::embedded_object())?;
         let mut programs = Vec::new();
         for tp in &CGROUP_PROGRAMS {
-            let prog_err = |source| KernelError::Program {
-                program: tp.program,
-                source,
-            };
-            let program: &mut TracePoint = ebpf
-                .program_mut(tp.program)
-                .ok_or(KernelError::MissingProgram(tp.program))?
-                .try_into()
-                .map_err(prog_err)?;
-            program.load().map_err(prog_err)?;
-            program.attach(tp.category, tp.name).map_err(prog_err)?;
+            attach(&mut ebpf, tp)?;
             programs.push(tp.program);
+        }
+        let mut skipped = Vec::new();
+        for tp in &MEMORY_PROGRAMS {
+            match format::verify(tracefs.path(), tp).and_then(|()| attach(&mut ebpf, tp)) {
+                Ok(()) => programs.push(tp.program),
+                Err(err) => {
+                    tracing::warn!(target: "kernel", "{} not attached: {err}", tp.program);
+                    skipped.push(format!("{}: {err}", tp.program));
+                }
+            }
         }
 
         let ring = RingBuf::try_from(take_map(&mut ebpf, EVENTS_MAP)?).map_err(|source| {
@@ -80,20 +93,34 @@ impl KernelSource {
         let ring = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
             .map_err(|e| KernelError::AsyncFd(e.into_parts().1))?;
 
+        let short_stalls: PerCpuHashMap<MapData, StallKey, StallTotals> =
+            PerCpuHashMap::try_from(take_map(&mut ebpf, SHORT_STALLS_MAP)?).map_err(|source| {
+                KernelError::Map {
+                    map: SHORT_STALLS_MAP,
+                    source,
+                }
+            })?;
+
         let stats = Arc::new(ReaderStats::default());
         let clock = WallClock::new();
         let tasks = vec![
+            tokio::spawn(report_short_stalls(
+                short_stalls,
+                Arc::clone(&pipeline),
+                options.report_every,
+            )),
             tokio::spawn(report_counters(
                 counters,
                 Arc::clone(pipeline.bus()),
                 Arc::clone(&stats),
-                report_every,
+                options.report_every,
             )),
             tokio::spawn(reader::run(ring, pipeline, clock, Arc::clone(&stats))),
         ];
         Ok(Self {
             _ebpf: ebpf,
             programs,
+            skipped,
             tracefs,
             stats,
             tasks,
@@ -103,6 +130,11 @@ impl KernelSource {
     /// Names of the attached programs.
     pub fn programs(&self) -> &[&'static str] {
         &self.programs
+    }
+
+    /// Optional programs that could not be attached, each with its reason.
+    pub fn skipped(&self) -> &[String] {
+        &self.skipped
     }
 
     pub fn tracefs(&self) -> &TracefsStatus {
@@ -120,6 +152,93 @@ impl Drop for KernelSource {
         for task in &self.tasks {
             task.abort();
         }
+    }
+}
+
+/// What the kernel source is tuned with.
+#[derive(Clone, Copy, Debug)]
+pub struct KernelOptions {
+    /// How often kernel counters (lost records, short stalls) are read and reported.
+    pub report_every: Duration,
+    /// Reclaim stalls at least this long are sent one by one; shorter ones are aggregated in
+    /// the kernel and reported every `report_every`.
+    pub stall_threshold: Duration,
+}
+
+impl Default for KernelOptions {
+    fn default() -> Self {
+        Self {
+            report_every: Duration::from_secs(1),
+            stall_threshold: Duration::from_millis(1),
+        }
+    }
+}
+
+fn attach(ebpf: &mut Ebpf, tp: &'static TracepointProgram) -> Result<(), KernelError> {
+    let prog_err = |source| KernelError::Program {
+        program: tp.program,
+        source,
+    };
+    let program: &mut TracePoint = ebpf
+        .program_mut(tp.program)
+        .ok_or(KernelError::MissingProgram(tp.program))?
+        .try_into()
+        .map_err(prog_err)?;
+    program.load().map_err(prog_err)?;
+    program.attach(tp.category, tp.name).map_err(prog_err)?;
+    Ok(())
+}
+
+/// Publishes the short reclaim stalls the kernel aggregated, as deltas per cgroup and kind.
+async fn report_short_stalls(
+    map: PerCpuHashMap<MapData, StallKey, StallTotals>,
+    pipeline: Arc<Pipeline>,
+    every: Duration,
+) {
+    let mut reported: HashMap<(u64, u32), StallTotals> = HashMap::new();
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let mut current = HashMap::new();
+        for entry in map.iter() {
+            let Ok((key, per_cpu)) = entry else { continue };
+            let mut sum = StallTotals::default();
+            for t in per_cpu.iter() {
+                sum.count += t.count;
+                sum.total_ns += t.total_ns;
+                sum.nr_reclaimed += t.nr_reclaimed;
+                sum.last_pid = sum.last_pid.max(t.last_pid);
+            }
+            current.insert((key.cgroup_id, key.reclaim), sum);
+        }
+        for (&(cgroup_id, reclaim), now) in &current {
+            let before = reported.get(&(cgroup_id, reclaim)).copied().unwrap_or_default();
+            // An LRU eviction restarts a key's totals: then everything is new.
+            let before = if now.count < before.count { StallTotals::default() } else { before };
+            let count = now.count - before.count;
+            if count == 0 {
+                continue;
+            }
+            let stall = ReclaimStall {
+                reclaim: decode::reclaim_kind(reclaim),
+                pid: now.last_pid,
+                tid: 0,
+                comm: String::new(),
+                duration_ns: now.total_ns.saturating_sub(before.total_ns),
+                nr_reclaimed: now.nr_reclaimed.saturating_sub(before.nr_reclaimed),
+                count,
+                aggregated: true,
+                target: decode::target(cgroup_id),
+            };
+            let body = if reclaim == RECLAIM_DIRECT {
+                EventBody::MemoryDirectReclaim(stall)
+            } else {
+                EventBody::MemoryReclaimStall(stall)
+            };
+            pipeline.ingest(Source::Ebpf, SystemTime::now(), monotonic_ns(), body);
+        }
+        reported = current;
     }
 }
 
