@@ -14,6 +14,7 @@ use crate::{
     inventory::{HierarchyLabels, Inventory, scan_hierarchies},
     kernel::{KernelOptions, KernelSource},
     pipeline::Pipeline,
+    pressure::{PressureOptions, PressureWatcher},
     sink,
 };
 
@@ -31,6 +32,8 @@ pub struct AgentOptions {
     pub stall_threshold: Duration,
     /// How often the cgroup filesystems are rescanned to repair drift (zero: never).
     pub rescan_interval: Duration,
+    /// PSI triggers (system-wide and per container); `None` disables them.
+    pub pressure: Option<PressureOptions>,
 }
 
 impl Default for AgentOptions {
@@ -41,6 +44,7 @@ impl Default for AgentOptions {
             counter_interval: Duration::from_secs(1),
             stall_threshold: Duration::from_millis(1),
             rescan_interval: Duration::from_secs(30),
+            pressure: Some(PressureOptions::default()),
         }
     }
 }
@@ -49,6 +53,7 @@ impl Default for AgentOptions {
 pub struct Agent {
     bus: Arc<Bus>,
     pipeline: Arc<Pipeline>,
+    pressure: Option<PressureWatcher>,
     kernel_mode: KernelMode,
     kernel: Option<KernelSource>,
     tasks: Vec<JoinHandle<()>>,
@@ -122,6 +127,11 @@ impl Agent {
         let found = pipeline.reconcile(&scan_hierarchies(&host, &hierarchies), false);
         tracing::info!(target: "inventory", "{found} containers found at startup");
         pipeline.prime_oom_counters();
+        let pressure = options.pressure.as_ref().map(|p| {
+            let watcher = PressureWatcher::start(Arc::clone(&pipeline), &host, &hierarchies, p);
+            tracing::info!(target: "pressure", "{} system PSI triggers armed", watcher.system_triggers);
+            watcher
+        });
         if !options.rescan_interval.is_zero() {
             tasks.push(tokio::spawn(rescan(
                 Arc::clone(&pipeline),
@@ -133,6 +143,7 @@ impl Agent {
         Self {
             bus,
             pipeline,
+            pressure,
             kernel_mode,
             kernel,
             tasks,
@@ -154,6 +165,7 @@ impl Agent {
     /// Stops the sources, then lets the sinks write what is queued.
     pub async fn shutdown(mut self) {
         drop(self.kernel.take());
+        drop(self.pressure.take());
         // Sinks end when the bus closes; give them a moment to flush.
         let tasks = std::mem::take(&mut self.tasks);
         drop(self);

@@ -20,6 +20,8 @@ pub enum Source {
     Agent,
     /// A scan of the cgroup filesystems (startup discovery and drift repair).
     Rescan,
+    /// A PSI trigger the kernel fired.
+    Psi,
 }
 
 /// One published event. Field order is the NDJSON field order.
@@ -158,6 +160,28 @@ pub struct MemoryTarget {
     pub attributed_by: Option<&'static str>,
 }
 
+/// A PSI trigger fired: tasks stalled on `resource` at least `stall_us` within `window_us`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PressureThreshold {
+    /// `system` (/proc/pressure) or `container` (its cgroup's pressure file).
+    pub scope: &'static str,
+    /// `memory`, `cpu` or `io`.
+    pub resource: &'static str,
+    /// `some` or `full`.
+    pub stall_kind: &'static str,
+    pub stall_us: u64,
+    pub window_us: u64,
+    /// The file's `some avg10` and `total` when it fired.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avg10: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_us: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<ContainerRef>,
+}
+
 fn is_zero(v: &u32) -> bool {
     *v == 0
 }
@@ -230,6 +254,8 @@ pub enum EventBody {
     MemoryDirectReclaim(ReclaimStall),
     #[serde(rename = "memory.oom_kill")]
     MemoryOomKill(OomKill),
+    #[serde(rename = "pressure.threshold")]
+    PressureThreshold(PressureThreshold),
     /// Kernel records lost since the previous report (ring buffer full), per kind.
     #[serde(rename = "kernel.lost")]
     KernelLost { lost: Vec<KindCount>, total: u64 },
@@ -249,6 +275,7 @@ impl EventBody {
             EventBody::MemoryReclaimStall(_) => "memory.reclaim_stall",
             EventBody::MemoryDirectReclaim(_) => "memory.direct_reclaim",
             EventBody::MemoryOomKill(_) => "memory.oom_kill",
+            EventBody::PressureThreshold(_) => "pressure.threshold",
             EventBody::ContainerRemoved { .. } => "container.removed",
             EventBody::KernelLost { .. } => "kernel.lost",
             EventBody::KernelDecodeError { .. } => "kernel.decode_error",
@@ -282,6 +309,7 @@ impl EventBody {
             | EventBody::CgroupAttach { container, .. } => container.as_ref(),
             EventBody::ContainerAdded { container, .. }
             | EventBody::ContainerRemoved { container, .. } => Some(&container.container),
+            EventBody::PressureThreshold(p) => p.container.as_ref(),
             _ => self.memory_target().and_then(|t| t.container.as_ref()),
         }
     }

@@ -18,6 +18,7 @@ pub mod inventory;
 pub mod kernel;
 pub mod metrics;
 pub mod pipeline;
+pub mod pressure;
 pub mod runtime;
 pub mod sink;
 

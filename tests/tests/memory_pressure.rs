@@ -35,8 +35,15 @@ async fn start_agent(stall_threshold: Duration) -> (Agent, Receiver<Arc<Event>>)
     match agent.kernel_mode() {
         KernelMode::Ebpf { programs, skipped } => {
             assert!(skipped.is_empty(), "memory programs skipped: {skipped:?}");
-            for p in ["memcg_reclaim_begin", "memcg_reclaim_end", "oom_mark_victim"] {
-                assert!(programs.iter().any(|x| x == p), "{p} not attached: {programs:?}");
+            for p in [
+                "memcg_reclaim_begin",
+                "memcg_reclaim_end",
+                "oom_mark_victim",
+            ] {
+                assert!(
+                    programs.iter().any(|x| x == p),
+                    "{p} not attached: {programs:?}"
+                );
             }
         }
         other => panic!("kernel tracing must be attached: {other:?}"),
@@ -64,7 +71,12 @@ fn spawn_in(cgroup: &TestCgroup, program: &str, args: &[&str]) -> Child {
         .spawn()
         .expect("spawn");
     std::fs::write(cgroup.dir.join("cgroup.procs"), child.id().to_string()).expect("move");
-    child.stdin.as_mut().expect("stdin").write_all(b"go\n").expect("go");
+    child
+        .stdin
+        .as_mut()
+        .expect("stdin")
+        .write_all(b"go\n")
+        .expect("go");
     child
 }
 
@@ -126,7 +138,11 @@ async fn page_cache_past_the_limit_gives_attributed_reclaim_stalls() {
     drop(child.stdin.take());
     let _ = child.wait();
     let _ = std::fs::remove_file(&file);
-    assert!(!events.is_empty(), "no reclaim stall attributed to {}", cgroup.path);
+    assert!(
+        !events.is_empty(),
+        "no reclaim stall attributed to {}",
+        cgroup.path
+    );
     for event in &events {
         let EventBody::MemoryReclaimStall(stall) = &event.body else {
             panic!("unexpected {:?}", event.body)
@@ -136,7 +152,10 @@ async fn page_cache_past_the_limit_gives_attributed_reclaim_stalls() {
         assert!(stall.nr_reclaimed > 0 || stall.duration_ns > 0, "{stall:?}");
         // dd ran as a child of sh in the cgroup.
         assert_ne!(stall.pid, 0);
-        assert_eq!(stall.target.memory_cgroup.as_deref(), Some(cgroup.path.as_str()));
+        assert_eq!(
+            stall.target.memory_cgroup.as_deref(),
+            Some(cgroup.path.as_str())
+        );
     }
     agent.shutdown().await;
 }
@@ -154,7 +173,11 @@ async fn a_process_over_its_limit_is_oom_killed_and_reported_once() {
     let mut child = spawn_in(&cgroup, env!("CARGO_BIN_EXE_memhog"), &["64"]);
     let pid = child.id();
     let status = tokio::task::block_in_place(|| child.wait()).expect("wait");
-    assert_eq!(status.signal(), Some(libc::SIGKILL), "memhog was not OOM-killed: {status}");
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGKILL),
+        "memhog was not OOM-killed: {status}"
+    );
 
     // Anything beyond one kill would arrive right behind it.
     let events = memory_events(&mut rx, &cgroup.path, Duration::from_secs(3), |_| false).await;

@@ -40,7 +40,11 @@ async fn oom_kill_inside_docker_is_reported_with_the_container_id() {
         container.exec(&["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"])
     })
     .expect("docker exec");
-    assert_eq!(out.status.code(), Some(137), "dd should be OOM-killed: {out:?}");
+    assert_eq!(
+        out.status.code(),
+        Some(137),
+        "dd should be OOM-killed: {out:?}"
+    );
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     let kill = loop {
@@ -51,7 +55,11 @@ async fn oom_kill_inside_docker_is_reported_with_the_container_id() {
             Ok(Ok(event)) => event,
         };
         if let EventBody::MemoryOomKill(kill) = &event.body
-            && kill.target.container.as_ref().is_some_and(|c| c.id == container.id)
+            && kill
+                .target
+                .container
+                .as_ref()
+                .is_some_and(|c| c.id == container.id)
         {
             break kill.clone();
         }
