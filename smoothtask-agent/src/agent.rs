@@ -15,6 +15,7 @@ use crate::{
     kernel::{KernelOptions, KernelSource},
     pipeline::Pipeline,
     pressure::{PressureOptions, PressureWatcher},
+    sampler::{SamplerOptions, Samples},
     sink,
 };
 
@@ -34,6 +35,8 @@ pub struct AgentOptions {
     pub rescan_interval: Duration,
     /// PSI triggers (system-wide and per container); `None` disables them.
     pub pressure: Option<PressureOptions>,
+    /// The metrics sampler; `None` disables it.
+    pub sampler: Option<SamplerOptions>,
 }
 
 impl Default for AgentOptions {
@@ -45,6 +48,7 @@ impl Default for AgentOptions {
             stall_threshold: Duration::from_millis(1),
             rescan_interval: Duration::from_secs(30),
             pressure: Some(PressureOptions::default()),
+            sampler: Some(SamplerOptions::default()),
         }
     }
 }
@@ -53,6 +57,7 @@ impl Default for AgentOptions {
 pub struct Agent {
     bus: Arc<Bus>,
     pipeline: Arc<Pipeline>,
+    samples: Arc<Samples>,
     pressure: Option<PressureWatcher>,
     kernel_mode: KernelMode,
     kernel: Option<KernelSource>,
@@ -132,6 +137,16 @@ impl Agent {
             tracing::info!(target: "pressure", "{} system PSI triggers armed", watcher.system_triggers);
             watcher
         });
+        let samples = Arc::new(Samples::default());
+        if let Some(sampler) = &options.sampler {
+            tasks.push(tokio::spawn(crate::sampler::run(
+                Arc::clone(&pipeline),
+                host.clone(),
+                hierarchies.clone(),
+                sampler.clone(),
+                Arc::clone(&samples),
+            )));
+        }
         if !options.rescan_interval.is_zero() {
             tasks.push(tokio::spawn(rescan(
                 Arc::clone(&pipeline),
@@ -143,6 +158,7 @@ impl Agent {
         Self {
             bus,
             pipeline,
+            samples,
             pressure,
             kernel_mode,
             kernel,
@@ -156,6 +172,11 @@ impl Agent {
 
     pub fn pipeline(&self) -> &Arc<Pipeline> {
         &self.pipeline
+    }
+
+    /// The sampler's latest metrics per container.
+    pub fn samples(&self) -> &Arc<Samples> {
+        &self.samples
     }
 
     pub fn kernel_mode(&self) -> &KernelMode {

@@ -22,6 +22,8 @@ pub enum Source {
     Rescan,
     /// A PSI trigger the kernel fired.
     Psi,
+    /// The periodic metrics sampler.
+    Sampler,
 }
 
 /// One published event. Field order is the NDJSON field order.
@@ -256,6 +258,10 @@ pub enum EventBody {
     MemoryOomKill(OomKill),
     #[serde(rename = "pressure.threshold")]
     PressureThreshold(PressureThreshold),
+    #[serde(rename = "memory.limit_near")]
+    MemoryLimitNear(crate::sampler::LimitNear),
+    #[serde(rename = "cpu.throttled")]
+    CpuThrottled(crate::sampler::CpuThrottled),
     /// Kernel records lost since the previous report (ring buffer full), per kind.
     #[serde(rename = "kernel.lost")]
     KernelLost { lost: Vec<KindCount>, total: u64 },
@@ -276,6 +282,8 @@ impl EventBody {
             EventBody::MemoryDirectReclaim(_) => "memory.direct_reclaim",
             EventBody::MemoryOomKill(_) => "memory.oom_kill",
             EventBody::PressureThreshold(_) => "pressure.threshold",
+            EventBody::MemoryLimitNear(_) => "memory.limit_near",
+            EventBody::CpuThrottled(_) => "cpu.throttled",
             EventBody::ContainerRemoved { .. } => "container.removed",
             EventBody::KernelLost { .. } => "kernel.lost",
             EventBody::KernelDecodeError { .. } => "kernel.decode_error",
@@ -310,6 +318,8 @@ impl EventBody {
             EventBody::ContainerAdded { container, .. }
             | EventBody::ContainerRemoved { container, .. } => Some(&container.container),
             EventBody::PressureThreshold(p) => p.container.as_ref(),
+            EventBody::MemoryLimitNear(n) => Some(&n.container),
+            EventBody::CpuThrottled(c) => Some(&c.container),
             _ => self.memory_target().and_then(|t| t.container.as_ref()),
         }
     }

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod pressure;
 pub mod runtime;
+pub mod sampler;
 pub mod sink;
 
 // The names users of the seed library know, at the crate root.
