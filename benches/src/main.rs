@@ -4,8 +4,10 @@
 //! Every benchmark works only on cgroups it creates under a unique prefix, removes them even
 //! when it fails, and stops by itself.
 
+mod kernel_overhead;
 mod machine;
 mod metrics_pass;
+mod reaction;
 mod report;
 
 use std::path::PathBuf;
@@ -30,6 +32,8 @@ fn run(out: &std::path::Path) -> anyhow::Result<()> {
     raise_nofile_limit();
     let mut report = Report::new(machine::facts());
     report.push(metrics_pass::run()?);
+    report.push(kernel_overhead::run()?);
+    report.push(reaction::run()?);
     print!("{}", report.table());
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;

@@ -38,6 +38,13 @@ impl Figure {
         }
     }
 
+    /// A target on the slowdown against the baseline, in percent.
+    pub fn with_slowdown(mut self, slowdown_pct: f64, max_pct: f64) -> Self {
+        self.target = format!("slowdown <= {max_pct} % (measured {slowdown_pct:.2} %)");
+        self.met = Some(slowdown_pct <= max_pct);
+        self
+    }
+
     /// A target "value <= max".
     pub fn at_most(mut self, max: f64) -> Self {
         self.target = format!("<= {max} {}", self.unit);
