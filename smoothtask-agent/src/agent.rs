@@ -10,6 +10,7 @@ use crate::{
     cgroup::Hierarchies,
     clock::monotonic_ns,
     event::{EventBody, KernelMode, Source},
+    fallback::InotifyFallback,
     host::HostRoot,
     inventory::{HierarchyLabels, Inventory, scan_hierarchies},
     kernel::{KernelOptions, KernelSource},
@@ -56,6 +57,8 @@ impl Default for AgentOptions {
 /// A running agent. Dropping it stops its sources (eBPF programs detach).
 pub struct Agent {
     bus: Arc<Bus>,
+    fallback: Option<InotifyFallback>,
+    cgroup_lifecycle: &'static str,
     pipeline: Arc<Pipeline>,
     samples: Arc<Samples>,
     pressure: Option<PressureWatcher>,
@@ -111,13 +114,33 @@ impl Agent {
                     (Some(source), KernelMode::Ebpf { programs, skipped })
                 }
                 Err(err) => {
-                    let reason = err.to_string();
+                    let reason = explain(&err);
                     tracing::error!(target: "kernel", "KERNEL TRACING DISABLED: {reason}");
                     (None, KernelMode::Disabled { reason })
                 }
             }
         };
 
+        // Without kernel events, cgroup lifecycle comes from inotify (plus rescans).
+        let fallback = if kernel.is_none() {
+            match InotifyFallback::start(Arc::clone(&pipeline), &host, &hierarchies) {
+                Ok(f) => {
+                    tracing::warn!(target: "fallback", "cgroup lifecycle from inotify ({} watches) and rescans", f.watches);
+                    Some(f)
+                }
+                Err(err) => {
+                    tracing::error!(target: "fallback", "inotify unavailable ({err}): cgroup lifecycle from rescans only");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let cgroup_lifecycle = match (&kernel, &fallback) {
+            (Some(_), _) => "ebpf",
+            (None, Some(_)) => "inotify",
+            (None, None) => "rescan",
+        };
         bus.publish(
             Source::Agent,
             SystemTime::now(),
@@ -125,6 +148,7 @@ impl Agent {
             EventBody::AgentStarted {
                 version: env!("CARGO_PKG_VERSION").to_string(),
                 kernel: kernel_mode.clone(),
+                cgroup_lifecycle,
             },
         );
         // Discovery after the kernel programs are attached: a container created in between is in
@@ -157,6 +181,8 @@ impl Agent {
         }
         Self {
             bus,
+            fallback,
+            cgroup_lifecycle,
             pipeline,
             samples,
             pressure,
@@ -179,6 +205,11 @@ impl Agent {
         &self.samples
     }
 
+    /// Where cgroup lifecycle comes from: `ebpf`, `inotify` or `rescan`.
+    pub fn cgroup_lifecycle(&self) -> &'static str {
+        self.cgroup_lifecycle
+    }
+
     pub fn kernel_mode(&self) -> &KernelMode {
         &self.kernel_mode
     }
@@ -186,6 +217,7 @@ impl Agent {
     /// Stops the sources, then lets the sinks write what is queued.
     pub async fn shutdown(mut self) {
         drop(self.kernel.take());
+        drop(self.fallback.take());
         drop(self.pressure.take());
         // Sinks end when the bus closes; give them a moment to flush.
         let tasks = std::mem::take(&mut self.tasks);
@@ -194,6 +226,29 @@ impl Agent {
             let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
         }
     }
+}
+
+/// An error with every cause in its chain, and what to do when the cause is a missing
+/// privilege.
+fn explain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut denied = false;
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            denied |= io.kind() == std::io::ErrorKind::PermissionDenied;
+        }
+        source = cause.source();
+    }
+    if denied {
+        text.push_str(" (loading eBPF needs CAP_BPF and CAP_PERFMON, or root; cgroup lifecycle falls back to inotify)");
+    }
+    text
 }
 
 /// Rescans the cgroup filesystems every `every` and repairs the inventory.

@@ -77,6 +77,7 @@ mod tests {
             kernel: KernelMode::Disabled {
                 reason: "test".into(),
             },
+            cgroup_lifecycle: "rescan",
         }
     }
 

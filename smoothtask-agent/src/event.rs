@@ -24,6 +24,8 @@ pub enum Source {
     Psi,
     /// The periodic metrics sampler.
     Sampler,
+    /// The no-eBPF fallback: inotify on the cgroup filesystems.
+    Inotify,
 }
 
 /// One published event. Field order is the NDJSON field order.
@@ -214,7 +216,13 @@ pub struct KindCount {
 #[serde(tag = "kind")]
 pub enum EventBody {
     #[serde(rename = "agent.started")]
-    AgentStarted { version: String, kernel: KernelMode },
+    AgentStarted {
+        version: String,
+        kernel: KernelMode,
+        /// Where cgroup lifecycle comes from: `ebpf`, `inotify` (the fallback) or `rescan`
+        /// (periodic scans only).
+        cgroup_lifecycle: &'static str,
+    },
     #[serde(rename = "cgroup.mkdir")]
     CgroupMkdir {
         cgroup: CgroupRef,
@@ -399,6 +407,7 @@ mod tests {
             EventBody::AgentStarted {
                 version: "0".into(),
                 kernel: KernelMode::Disabled { reason: "x".into() },
+                cgroup_lifecycle: "rescan",
             },
             EventBody::KernelLost {
                 lost: vec![],

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod commands;
 pub mod detect;
 pub mod event;
+pub mod fallback;
 pub mod host;
 pub mod inventory;
 pub mod kernel;

@@ -75,6 +75,7 @@ mod tests {
         EventBody::AgentStarted {
             version: "t".into(),
             kernel: KernelMode::Disabled { reason: "r".into() },
+            cgroup_lifecycle: "rescan",
         }
     }
 

@@ -15,7 +15,7 @@ mkdir -p "$STATE"
 STATE="$(cd "$STATE" && pwd)"
 log() { echo "runtimes: $*" >&2; }
 
-PACKAGES=(docker.io containerd runc podman conmon containernetworking-plugins iptables catatonit lxc busybox-static)
+PACKAGES=(docker.io containerd runc podman conmon containernetworking-plugins iptables catatonit lxc busybox-static libcap2-bin)
 DOCKER=/usr/bin/docker   # Debian's client, matching Debian's dockerd (not any other docker on PATH)
 CTR=(ctr --connect-timeout 1s)
 

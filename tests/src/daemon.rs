@@ -34,7 +34,15 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn spawn(args: &[&str]) -> std::io::Result<Self> {
-        let mut child = Command::new(smoothtaskd_path())
+        Self::spawn_program(&smoothtaskd_path(), args)
+    }
+
+    /// Runs `program args` (a wrapper such as capsh that ends up exec'ing smoothtaskd).
+    pub fn spawn_program(
+        program: impl AsRef<std::ffi::OsStr>,
+        args: &[&str],
+    ) -> std::io::Result<Self> {
+        let mut child = Command::new(program)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
