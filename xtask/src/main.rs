@@ -1,4 +1,4 @@
-//! Project tasks: `cargo xtask setup | build-ebpf | run | test | lint | bench`.
+//! Project tasks: `cargo xtask setup | build-ebpf | run | test | lint | bench | fuzz`.
 //!
 //! Every task that needs the eBPF toolchain runs `setup` first, so a fresh machine needs
 //! nothing but rustup, cargo and the registries.
@@ -40,6 +40,12 @@ enum Task {
     Lint,
     /// Run every benchmark (release build, as root): a table, and JSON in target/bench/.
     Bench,
+    /// Fuzz the parsers: their never-panic property tests with a million inputs each.
+    Fuzz {
+        /// Inputs per property.
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: u32,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -51,6 +57,7 @@ fn main() -> std::process::ExitCode {
         Task::Test { args } => setup::run().and_then(|()| tasks::test(&args)),
         Task::Lint => setup::run().and_then(|()| tasks::lint()),
         Task::Bench => setup::run().and_then(|()| tasks::bench()),
+        Task::Fuzz { cases } => setup::run().and_then(|()| tasks::fuzz(cases)),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -121,3 +121,14 @@ pub fn bench() -> anyhow::Result<()> {
             .arg(target_dir.join("bench/results.json")),
     )
 }
+
+/// The parsers' never-panic properties (mountinfo, /proc/<pid>/cgroup, control files, PSI,
+/// the container id table, self-detection input) with `cases` inputs each, in release.
+pub fn fuzz(cases: u32) -> anyhow::Result<()> {
+    cmd::run(
+        cargo()
+            .args(["test", "--release", "--package", "smoothtask-agent", "--", "never_panic"])
+            .env("PROPTEST_CASES", cases.to_string())
+            .env("SMOOTHTASK_FUZZ_CASES", cases.to_string()),
+    )
+}
