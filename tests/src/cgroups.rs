@@ -54,6 +54,33 @@ impl TestCgroup {
         Ok(self.children.last().expect("just pushed"))
     }
 
+    /// The child `name`, created when missing.
+    pub fn child_or_create(&mut self, name: &str) -> io::Result<&mut TestCgroup> {
+        let path = format!("{}/{name}", self.path);
+        if let Some(i) = self.children.iter().position(|c| c.path == path) {
+            return Ok(&mut self.children[i]);
+        }
+        let child = TestCgroup::create(&self.mount, &path)?;
+        self.children.push(child);
+        Ok(self.children.last_mut().expect("just pushed"))
+    }
+
+    /// Removes the sub-tree at `relative` (below this cgroup) now.
+    pub fn remove_path(&mut self, relative: &str) -> io::Result<()> {
+        let (first, rest) = match relative.split_once('/') {
+            Some((f, r)) => (f, Some(r)),
+            None => (relative, None),
+        };
+        let path = format!("{}/{first}", self.path);
+        let Some(i) = self.children.iter().position(|c| c.path == path) else {
+            return Ok(());
+        };
+        match rest {
+            Some(rest) => self.children[i].remove_path(rest),
+            None => self.children.remove(i).remove().map(drop),
+        }
+    }
+
     pub fn children(&self) -> &[TestCgroup] {
         &self.children
     }
