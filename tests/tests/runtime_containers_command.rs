@@ -17,6 +17,7 @@ fn check(runtime: Runtime, expected_runtime: &str) {
         memory_limit: Some(40 << 20),
         cpu_shares: Some(384),
         cpu_quota: Some((25_000, 50_000)),
+        with_eth0: true,
         ..ContainerSpec::default()
     };
     let container = runtimes::start(runtime, &spec).unwrap_or_else(|e| panic!("{runtime}: {e}"));
@@ -68,12 +69,22 @@ fn check(runtime: Runtime, expected_runtime: &str) {
         "{runtime}: pids {pids:?}, init {}",
         container.init_pid
     );
-    // The container's own network namespace (no network: loopback only), not the host's.
-    assert_eq!(
-        m["network_interfaces"],
-        serde_json::json!(["lo"]),
-        "{runtime}: {m}"
-    );
+    // The container's own network namespace: its eth0 and lo, none of the host's interfaces.
+    let mut ifaces: Vec<&str> = m["network_interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    ifaces.sort_unstable();
+    assert_eq!(ifaces, ["eth0", "lo"], "{runtime}: {m}");
+    let eth0 = m["network"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "eth0")
+        .unwrap_or_else(|| panic!("{runtime}: no eth0 stats in {m}"));
+    assert!(eth0["rx_bytes"].as_u64().is_some(), "{runtime}: {eth0}");
 }
 
 #[test]

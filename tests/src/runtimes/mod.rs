@@ -180,7 +180,46 @@ pub fn start(runtime: Runtime, spec: &ContainerSpec) -> std::io::Result<Containe
         Runtime::Runc => runc::start(&name, spec),
         Runtime::Lxc => lxc::start(&name, spec),
     }?;
+    if spec.with_eth0 {
+        add_eth0(container.init_pid)?;
+    }
     Ok(container)
+}
+
+/// Moves one end of a new veth pair into `pid`'s network namespace as `eth0` and brings both
+/// ends up. The pair disappears with the namespace.
+fn add_eth0(pid: u32) -> std::io::Result<()> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let host_end = format!(
+        "smt{}v{}",
+        pid % 100_000,
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    run_cli(Command::new("ip").args([
+        "link",
+        "add",
+        &host_end,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth0",
+        "netns",
+        &pid.to_string(),
+    ]))?;
+    run_cli(Command::new("ip").args(["link", "set", &host_end, "up"]))?;
+    run_cli(Command::new("nsenter").args([
+        "-t",
+        &pid.to_string(),
+        "-n",
+        "ip",
+        "link",
+        "set",
+        "eth0",
+        "up",
+    ]))?;
+    Ok(())
 }
 
 fn unique_name(runtime: Runtime) -> String {

@@ -16,6 +16,9 @@ pub struct ContainerSpec {
     pub cgroup_path: Option<String>,
     /// containerd and runc: the container id to use (64 hex for Kubernetes-shaped cases).
     pub id: Option<String>,
+    /// Give the container its own `eth0`: one end of a veth pair moved into its network
+    /// namespace (the pair goes away with the namespace).
+    pub with_eth0: bool,
     /// Bind-mount the host's `smoothtaskd` at `/smoothtask/smoothtaskd` and the host's library
     /// directories read-only, so the agent can run inside.
     pub with_agent: bool,
