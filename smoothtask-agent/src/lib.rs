@@ -11,6 +11,7 @@ pub mod cgroup;
 pub mod cli;
 pub mod clock;
 pub mod commands;
+pub mod config;
 pub mod detect;
 pub mod event;
 pub mod fallback;
