@@ -61,19 +61,17 @@ impl Attributor {
             return;
         };
         let identity = located.identity;
-        target.container = Some(match inventory.get(&format!(
-            "{}/{}",
-            identity.runtime.as_str(),
-            identity.id
-        )) {
-            Some(c) => c.to_ref(),
-            None => crate::event::ContainerRef {
-                runtime: identity.runtime,
-                id: identity.id,
-                name: identity.name,
-                pod: identity.pod,
+        target.container = Some(
+            match inventory.get(&format!("{}/{}", identity.runtime.as_str(), identity.id)) {
+                Some(c) => c.to_ref(),
+                None => crate::event::ContainerRef {
+                    runtime: identity.runtime,
+                    id: identity.id,
+                    name: identity.name,
+                    pod: identity.pod,
+                },
             },
-        });
+        );
         target.attributed_by = Some("proc");
     }
 
@@ -113,7 +111,7 @@ impl Attributor {
                 risen.push((count - before, key.clone()));
             }
         }
-        risen.sort_by(|a, b| b.0.cmp(&a.0));
+        risen.sort_by_key(|r| std::cmp::Reverse(r.0));
         risen.into_iter().map(|(_, k)| k).collect()
     }
 }

@@ -5,6 +5,7 @@
 //! [`bus::Bus`] and feeds the consumers (the NDJSON log sink first). See ARCHITECTURE.md.
 
 pub mod agent;
+pub mod api;
 pub mod attribution;
 pub mod bus;
 pub mod cgroup;

@@ -222,9 +222,11 @@ mod tests {
     }
 
     fn sample(usage: u64, limit: Option<u64>, throttled: Option<u64>) -> ContainerMetrics {
-        let mut m = ContainerMetrics::default();
-        m.memory_usage_bytes = Some(usage);
-        m.memory_limit_bytes = limit;
+        let mut m = ContainerMetrics {
+            memory_usage_bytes: Some(usage),
+            memory_limit_bytes: limit,
+            ..ContainerMetrics::default()
+        };
         m.cpu.nr_throttled = throttled;
         m.cpu.nr_periods = throttled.map(|t| t * 10);
         m

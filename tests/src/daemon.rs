@@ -34,7 +34,7 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn spawn(args: &[&str]) -> std::io::Result<Self> {
-        Self::spawn_program(&smoothtaskd_path(), args)
+        Self::spawn_program(smoothtaskd_path(), args)
     }
 
     /// Runs `program args` (a wrapper such as capsh that ends up exec'ing smoothtaskd).

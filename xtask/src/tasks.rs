@@ -127,7 +127,14 @@ pub fn bench() -> anyhow::Result<()> {
 pub fn fuzz(cases: u32) -> anyhow::Result<()> {
     cmd::run(
         cargo()
-            .args(["test", "--release", "--package", "smoothtask-agent", "--", "never_panic"])
+            .args([
+                "test",
+                "--release",
+                "--package",
+                "smoothtask-agent",
+                "--",
+                "never_panic",
+            ])
             .env("PROPTEST_CASES", cases.to_string())
             .env("SMOOTHTASK_FUZZ_CASES", cases.to_string()),
     )

@@ -196,7 +196,10 @@ mod tests {
         let EventBody::MemoryOomKill(kill) = &body else {
             panic!("{body:?}")
         };
-        assert_eq!((kill.pid, kill.comm.as_str(), kill.anon_rss_kb), (4242, "memhog", 65536));
+        assert_eq!(
+            (kill.pid, kill.comm.as_str(), kill.anon_rss_kb),
+            (4242, "memhog", 65536)
+        );
         assert_eq!(kill.target.cgroup_id, 9);
         let json = serde_json::to_value(&body).unwrap();
         assert_eq!(json["kind"], "memory.oom_kill");

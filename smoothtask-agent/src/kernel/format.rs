@@ -101,10 +101,7 @@ fn expected(tp: &TracepointProgram) -> &'static [(&'static str, usize, usize)] {
 }
 
 /// Checks a parsed format against the layout compiled into the programs.
-pub fn check_layout(
-    tp: &TracepointProgram,
-    format: &TracepointFormat,
-) -> Result<(), KernelError> {
+pub fn check_layout(tp: &TracepointProgram, format: &TracepointFormat) -> Result<(), KernelError> {
     for &(name, offset, size) in expected(tp) {
         let mismatch = |detail: String| KernelError::FormatMismatch {
             category: tp.category,
@@ -238,7 +235,10 @@ format:
         // An older mark_victim (before 6.x) has only pid: refused, naming comm.
         let old = "\tfield:int pid;\toffset:8;\tsize:4;\tsigned:1;\n";
         let err = check_layout(&MEMORY_PROGRAMS[4], &TracepointFormat::parse(old)).unwrap_err();
-        assert!(err.to_string().ends_with("field `comm` is missing"), "{err}");
+        assert!(
+            err.to_string().ends_with("field `comm` is missing"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -213,9 +213,16 @@ async fn report_short_stalls(
             current.insert((key.cgroup_id, key.reclaim), sum);
         }
         for (&(cgroup_id, reclaim), now) in &current {
-            let before = reported.get(&(cgroup_id, reclaim)).copied().unwrap_or_default();
+            let before = reported
+                .get(&(cgroup_id, reclaim))
+                .copied()
+                .unwrap_or_default();
             // An LRU eviction restarts a key's totals: then everything is new.
-            let before = if now.count < before.count { StallTotals::default() } else { before };
+            let before = if now.count < before.count {
+                StallTotals::default()
+            } else {
+                before
+            };
             let count = now.count - before.count;
             if count == 0 {
                 continue;
