@@ -57,6 +57,9 @@ impl Default for AgentOptions {
 /// A running agent. Dropping it stops its sources (eBPF programs detach).
 pub struct Agent {
     bus: Arc<Bus>,
+    /// Sinks write what is queued, then end, when this turns true.
+    stop_sinks: tokio::sync::watch::Sender<bool>,
+    sinks: Vec<JoinHandle<()>>,
     fallback: Option<InotifyFallback>,
     cgroup_lifecycle: &'static str,
     pipeline: Arc<Pipeline>,
@@ -72,10 +75,13 @@ impl Agent {
     /// `agent.started` event) and the agent runs without it; starting never fails.
     pub async fn start(options: &AgentOptions, bus: Arc<Bus>) -> Self {
         let mut tasks = Vec::new();
+        let (stop_sinks, sink_stop) = tokio::sync::watch::channel(false);
+        let mut sinks = Vec::new();
         if options.stdout_events {
-            tasks.push(tokio::spawn(sink::write_ndjson(
+            sinks.push(tokio::spawn(sink::write_ndjson(
                 bus.subscribe(),
                 tokio::io::stdout(),
+                sink_stop,
             )));
         }
 
@@ -181,6 +187,8 @@ impl Agent {
         }
         Self {
             bus,
+            stop_sinks,
+            sinks,
             fallback,
             cgroup_lifecycle,
             pipeline,
@@ -214,16 +222,17 @@ impl Agent {
         &self.kernel_mode
     }
 
-    /// Stops the sources, then lets the sinks write what is queued.
+    /// Stops the sources and background tasks, then lets the sinks write what is queued.
     pub async fn shutdown(mut self) {
         drop(self.kernel.take());
         drop(self.fallback.take());
         drop(self.pressure.take());
-        // Sinks end when the bus closes; give them a moment to flush.
-        let tasks = std::mem::take(&mut self.tasks);
-        drop(self);
-        for task in tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+        let _ = self.stop_sinks.send(true);
+        for sink in self.sinks.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(2), sink).await;
         }
     }
 }

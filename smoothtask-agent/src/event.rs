@@ -270,6 +270,16 @@ pub enum EventBody {
     MemoryLimitNear(crate::sampler::LimitNear),
     #[serde(rename = "cpu.throttled")]
     CpuThrottled(crate::sampler::CpuThrottled),
+    /// SIGHUP: the configuration was loaded again and applied.
+    #[serde(rename = "config.reloaded")]
+    ConfigReloaded {
+        /// Where the configuration came from (file and how it was chosen, or built-in).
+        from: String,
+        policy_mode: &'static str,
+    },
+    /// SIGHUP: the new configuration was refused; the running one stays.
+    #[serde(rename = "config.rejected")]
+    ConfigRejected { message: String },
     /// Kernel records lost since the previous report (ring buffer full), per kind.
     #[serde(rename = "kernel.lost")]
     KernelLost { lost: Vec<KindCount>, total: u64 },
@@ -291,6 +301,8 @@ impl EventBody {
             EventBody::MemoryOomKill(_) => "memory.oom_kill",
             EventBody::PressureThreshold(_) => "pressure.threshold",
             EventBody::MemoryLimitNear(_) => "memory.limit_near",
+            EventBody::ConfigReloaded { .. } => "config.reloaded",
+            EventBody::ConfigRejected { .. } => "config.rejected",
             EventBody::CpuThrottled(_) => "cpu.throttled",
             EventBody::ContainerRemoved { .. } => "container.removed",
             EventBody::KernelLost { .. } => "kernel.lost",

@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use tokio::{
     io::{AsyncWrite, AsyncWriteExt as _, BufWriter},
-    sync::broadcast::{Receiver, error::RecvError, error::TryRecvError},
+    sync::{
+        broadcast::{Receiver, error::RecvError, error::TryRecvError},
+        watch,
+    },
 };
 
 use crate::event::Event;
@@ -12,10 +15,30 @@ use crate::event::Event;
 /// Writes every event from `rx` to `out`, one line each, flushing whenever the bus is drained.
 /// A lag (the sink fell more than the bus capacity behind) is written as a `lagged` record with
 /// the number of events missed. Returns when the bus closes or the output fails.
-pub async fn write_ndjson<W: AsyncWrite + Unpin>(mut rx: Receiver<Arc<Event>>, out: W) {
+/// When `stop` turns true, what is already queued is written and the sink returns.
+pub async fn write_ndjson<W: AsyncWrite + Unpin>(
+    mut rx: Receiver<Arc<Event>>,
+    out: W,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut out = BufWriter::new(out);
+    let mut stopping = false;
     loop {
-        let first = rx.recv().await;
+        let first = if stopping {
+            match rx.try_recv() {
+                Ok(event) => Ok(event),
+                Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
+                Err(_) => break,
+            }
+        } else {
+            tokio::select! {
+                item = rx.recv() => item,
+                _ = stop.wait_for(|s| *s) => {
+                    stopping = true;
+                    continue;
+                }
+            }
+        };
         if !write_one(&mut out, first).await {
             break;
         }
@@ -43,6 +66,105 @@ pub async fn write_ndjson<W: AsyncWrite + Unpin>(mut rx: Receiver<Arc<Event>>, o
         }
     }
     let _ = out.flush().await;
+}
+
+/// Writes every event from `rx` to the file at `path`, rotating it when it would pass
+/// `max_bytes`: `path` becomes `path.1`, `path.1` becomes `path.2`, ... keeping `keep` old
+/// files. A write error is logged and the sink retries on the next event (nothing panics).
+pub async fn write_ndjson_rotating(
+    mut rx: Receiver<Arc<Event>>,
+    path: std::path::PathBuf,
+    max_bytes: u64,
+    keep: u32,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut file = RotatingFile {
+        path,
+        max_bytes,
+        keep,
+        size: 0,
+        out: None,
+    };
+    let mut stopping = false;
+    loop {
+        let item = if stopping {
+            match rx.try_recv() {
+                Ok(event) => Ok(event),
+                Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
+                Err(_) => break,
+            }
+        } else {
+            tokio::select! {
+                item = rx.recv() => item,
+                _ = stop.wait_for(|s| *s) => {
+                    stopping = true;
+                    continue;
+                }
+            }
+        };
+        let line = match item {
+            Ok(event) => event.to_json(),
+            Err(RecvError::Lagged(missed)) => format!(r#"{{"kind":"lagged","missed":{missed}}}"#),
+            Err(RecvError::Closed) => break,
+        };
+        if let Err(err) = file.write_line(&line).await {
+            tracing::error!(target: "sink", "event log {}: {err}", file.path.display());
+        }
+    }
+    if let Some(out) = &mut file.out {
+        let _ = out.flush().await;
+    }
+}
+
+struct RotatingFile {
+    path: std::path::PathBuf,
+    max_bytes: u64,
+    keep: u32,
+    size: u64,
+    out: Option<BufWriter<tokio::fs::File>>,
+}
+
+impl RotatingFile {
+    fn numbered(&self, n: u32) -> std::path::PathBuf {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(format!(".{n}"));
+        name.into()
+    }
+
+    async fn write_line(&mut self, line: &str) -> std::io::Result<()> {
+        let len = line.len() as u64 + 1;
+        if self.out.is_some() && self.size + len > self.max_bytes {
+            if let Some(mut out) = self.out.take() {
+                out.flush().await?;
+            }
+            for n in (1..self.keep).rev() {
+                let _ = tokio::fs::rename(self.numbered(n), self.numbered(n + 1)).await;
+            }
+            if self.keep > 0 {
+                tokio::fs::rename(&self.path, self.numbered(1)).await?;
+            } else {
+                tokio::fs::remove_file(&self.path).await?;
+            }
+        }
+        if self.out.is_none() {
+            if let Some(dir) = self.path.parent() {
+                tokio::fs::create_dir_all(dir).await?;
+            }
+            let f = tokio::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+                .await?;
+            self.size = f.metadata().await?.len();
+            self.out = Some(BufWriter::new(f));
+        }
+        let out = self.out.as_mut().expect("opened above");
+        out.write_all(line.as_bytes()).await?;
+        out.write_all(b"\n").await?;
+        out.flush().await?;
+        self.size += len;
+        Ok(())
+    }
 }
 
 /// Writes one received item; false when the loop should stop.
@@ -80,6 +202,50 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_file_sink_rotates_by_size_and_keeps_the_newest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.ndjson");
+        let bus = Bus::new(64);
+        let rx = bus.subscribe();
+        let line_len = bus
+            .publish(Source::Agent, SystemTime::now(), 0, started())
+            .to_json()
+            .len() as u64
+            + 1;
+        let (_stop_tx, stop) = watch::channel(false);
+        let task = tokio::spawn(write_ndjson_rotating(
+            rx,
+            path.clone(),
+            line_len * 3,
+            2,
+            stop,
+        ));
+        for _ in 1..10 {
+            bus.publish(Source::Agent, SystemTime::now(), 0, started());
+        }
+        drop(bus);
+        task.await.unwrap();
+        let ids = |p: &std::path::Path| -> Vec<u64> {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .map(|l| {
+                    serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                        .as_u64()
+                        .unwrap()
+                })
+                .collect()
+        };
+        assert_eq!(ids(&path), vec![10]);
+        assert_eq!(ids(&dir.path().join("events.ndjson.1")), vec![7, 8, 9]);
+        assert_eq!(ids(&dir.path().join("events.ndjson.2")), vec![4, 5, 6]);
+        assert!(
+            !dir.path().join("events.ndjson.3").exists(),
+            "only `keep` old files"
+        );
+    }
+
+    #[tokio::test]
     async fn writes_one_line_per_event_and_reports_lag() {
         let bus = Bus::new(2);
         let rx = bus.subscribe();
@@ -87,8 +253,10 @@ mod tests {
             bus.publish(Source::Agent, SystemTime::now(), 0, started());
         }
         let (writer, mut reader) = tokio::io::duplex(1 << 16);
-        let task = tokio::spawn(write_ndjson(rx, writer));
-        drop(bus);
+        let (stop_tx, stop) = watch::channel(false);
+        let task = tokio::spawn(write_ndjson(rx, writer, stop));
+        // Stopping writes what is queued (the bus itself stays open, as in the agent).
+        stop_tx.send(true).unwrap();
         task.await.unwrap();
         let mut text = String::new();
         tokio::io::AsyncReadExt::read_to_string(&mut reader, &mut text)

@@ -2,36 +2,13 @@
 //! request) and the classes, in a [`PolicyHandle`] the policy engine watches. The API stores a
 //! mode change here and publishes nothing else.
 
-use std::{fmt, str::FromStr, sync::Arc};
+use std::{str::FromStr, sync::Arc};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-/// Whether the policy only reports what it would do or applies it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PolicyMode {
-    /// Dry run: decisions are reported, nothing is written.
-    #[default]
-    Observe,
-    /// Decisions are applied to the cgroups policy selects.
-    Enforce,
-}
-
-impl PolicyMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Observe => "observe",
-            Self::Enforce => "enforce",
-        }
-    }
-}
-
-impl fmt::Display for PolicyMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// One definition of the mode, shared with the configuration (`policy.mode`).
+pub use crate::config::PolicyMode;
 
 /// A mode name that is neither `observe` nor `enforce`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
