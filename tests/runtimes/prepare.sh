@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Prepares the real container runtimes the tests use, on a fresh Debian 12 machine:
+# Prepares what the privileged tests use on a fresh Debian 12 machine (container runtimes,
+# capsh, Prometheus):
 #  - installs missing packages through apt (only when SMOOTHTASK_ALLOW_APT=1 or CI=true),
 #  - starts containerd and dockerd when they are not running (recording their PIDs, so
 #    teardown.sh stops only what this script started),
@@ -15,7 +16,7 @@ mkdir -p "$STATE"
 STATE="$(cd "$STATE" && pwd)"
 log() { echo "runtimes: $*" >&2; }
 
-PACKAGES=(docker.io containerd runc podman conmon containernetworking-plugins iptables catatonit lxc busybox-static libcap2-bin)
+PACKAGES=(docker.io containerd runc podman conmon containernetworking-plugins iptables catatonit lxc busybox-static libcap2-bin prometheus)
 DOCKER=/usr/bin/docker   # Debian's client, matching Debian's dockerd (not any other docker on PATH)
 CTR=(ctr --connect-timeout 1s)
 
