@@ -60,8 +60,17 @@ struct State {
 }
 
 impl State {
-    /// Watches `dir` and its sub-directories (not inside containers' own cgroups).
-    fn watch_tree(&mut self, hierarchy_id: u32, dir: &Path, path: &str, depth: u32) {
+    /// Watches `dir` and its sub-directories (not inside containers' own cgroups). Sub-
+    /// directories that already exist are pushed to `found` when given: below a directory
+    /// that was just created they appeared before its watch did, and were not seen created.
+    fn watch_tree(
+        &mut self,
+        hierarchy_id: u32,
+        dir: &Path,
+        path: &str,
+        depth: u32,
+        mut found: Option<&mut Vec<CgroupRef>>,
+    ) {
         if depth > MAX_DEPTH {
             return;
         }
@@ -97,8 +106,22 @@ impl State {
                 continue;
             };
             let child_path = join(path, &name);
+            if let Some(found) = found.as_deref_mut()
+                && let Some(&ino) = self
+                    .by_wd
+                    .get(&wd.get_watch_descriptor_id())
+                    .and_then(|w| w.children.get(&e.file_name()))
+            {
+                found.push(cgroup_ref(ino, hierarchy_id, depth + 1, &child_path));
+            }
             if !is_container_own(&child_path) {
-                self.watch_tree(hierarchy_id, &e.path(), &child_path, depth + 1);
+                self.watch_tree(
+                    hierarchy_id,
+                    &e.path(),
+                    &child_path,
+                    depth + 1,
+                    found.as_deref_mut(),
+                );
             }
         }
     }
@@ -133,7 +156,13 @@ impl InotifyFallback {
                 continue;
             };
             let root = h.root().trim_end_matches('/').to_string();
-            state.watch_tree(id, &mount, if root.is_empty() { "/" } else { &root }, 0);
+            state.watch_tree(
+                id,
+                &mount,
+                if root.is_empty() { "/" } else { &root },
+                0,
+                None,
+            );
         }
         let watches = state.by_wd.len();
         let stream = inotify.into_event_stream(vec![0u8; 64 * 1024])?;
@@ -175,14 +204,31 @@ async fn run(mut stream: inotify::EventStream<Vec<u8>>, mut state: State, pipeli
                 continue; // created and removed before we looked
             };
             parent.children.insert(name.clone(), meta.ino());
-            let body = EventBody::CgroupMkdir {
-                cgroup: cgroup_ref(meta.ino(), hierarchy_id, depth, &path),
-                container: None,
-            };
+            pipeline.ingest(
+                Source::Inotify,
+                SystemTime::now(),
+                monotonic_ns(),
+                EventBody::CgroupMkdir {
+                    cgroup: cgroup_ref(meta.ino(), hierarchy_id, depth, &path),
+                    container: None,
+                },
+            );
+            let mut early = Vec::new();
             if !is_container_own(&path) {
-                state.watch_tree(hierarchy_id, &dir, &path, depth);
+                state.watch_tree(hierarchy_id, &dir, &path, depth, Some(&mut early));
             }
-            body
+            for cgroup in early {
+                pipeline.ingest(
+                    Source::Inotify,
+                    SystemTime::now(),
+                    monotonic_ns(),
+                    EventBody::CgroupMkdir {
+                        cgroup,
+                        container: None,
+                    },
+                );
+            }
+            continue;
         } else if event.mask.contains(EventMask::DELETE) {
             let Some(ino) = parent.children.remove(&name) else {
                 continue;

@@ -37,13 +37,25 @@ impl Daemon {
         Self::spawn_program(smoothtaskd_path(), args)
     }
 
+    /// Runs smoothtaskd with extra environment variables (configuration overrides).
+    pub fn spawn_env(args: &[&str], env: &[(&str, &str)]) -> std::io::Result<Self> {
+        let mut cmd = Command::new(smoothtaskd_path());
+        cmd.args(args).envs(env.iter().copied());
+        Self::spawn_command(cmd)
+    }
+
     /// Runs `program args` (a wrapper such as capsh that ends up exec'ing smoothtaskd).
     pub fn spawn_program(
         program: impl AsRef<std::ffi::OsStr>,
         args: &[&str],
     ) -> std::io::Result<Self> {
-        let mut child = Command::new(program)
-            .args(args)
+        let mut cmd = Command::new(program);
+        cmd.args(args);
+        Self::spawn_command(cmd)
+    }
+
+    fn spawn_command(mut cmd: Command) -> std::io::Result<Self> {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

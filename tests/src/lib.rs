@@ -5,6 +5,7 @@
 
 pub mod cgroups;
 pub mod daemon;
+pub mod http;
 pub mod privilege;
 pub mod runtimes;
 

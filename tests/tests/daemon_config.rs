@@ -2,55 +2,14 @@
 //! starts; SIGHUP with a bad then a good file rejects then applies; the API answers
 //! `/api/container/info` in the seed's exact shape; SIGTERM stops it within seconds.
 
-use std::{
-    io::{Read as _, Write as _},
-    net::TcpStream,
-    process::Command,
-    time::Duration,
-};
+use std::{process::Command, time::Duration};
 
 use smoothtask_tests::{
     Requirement,
     daemon::{Daemon, smoothtaskd_path},
+    http::{free_port, get},
     require, unique_prefix,
 };
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// GET over plain HTTP/1.0; returns (status, body). The API starts listening just after
-/// `agent.started`: connecting is retried for a few seconds.
-fn get(port: u16, path: &str) -> (u16, String) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    let mut s = loop {
-        match TcpStream::connect(("127.0.0.1", port)) {
-            Ok(s) => break s,
-            Err(e) if std::time::Instant::now() < deadline => {
-                let _ = e;
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            Err(e) => panic!("connect to the API on port {port}: {e}"),
-        }
-    };
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
 
 #[test]
 fn a_bad_config_is_refused_with_exit_2_and_nothing_starts() {
