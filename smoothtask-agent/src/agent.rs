@@ -213,6 +213,28 @@ impl Agent {
         &self.samples
     }
 
+    /// How pressure is watched: `("psi", None)` with every system trigger armed, `("degraded",
+    /// reason)` when some could not be, `("disabled", reason)` when none could (no PSI: the
+    /// sampler's usage and throttling polling still reports `memory.limit_near` and
+    /// `cpu.throttled`).
+    pub fn pressure_mode(&self) -> (&'static str, Option<String>) {
+        match &self.pressure {
+            None => (
+                "disabled",
+                Some("PSI triggers disabled by configuration".into()),
+            ),
+            Some(p) if p.system_triggers == 0 => (
+                "disabled",
+                Some(format!(
+                    "no PSI trigger could be armed: {}",
+                    p.notes.join("; ")
+                )),
+            ),
+            Some(p) if p.notes.is_empty() => ("psi", None),
+            Some(p) => ("degraded", Some(p.notes.join("; "))),
+        }
+    }
+
     /// Where cgroup lifecycle comes from: `ebpf`, `inotify` or `rescan`.
     pub fn cgroup_lifecycle(&self) -> &'static str {
         self.cgroup_lifecycle

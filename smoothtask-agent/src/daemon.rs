@@ -84,6 +84,8 @@ pub async fn run(
             agent.cgroup_lifecycle(),
             (agent.cgroup_lifecycle() != "ebpf").then(|| "kernel programs not attached".into()),
         );
+        let (mode, reason) = agent.pressure_mode();
+        s.set_subsystem("pressure", mode, reason);
     });
     let api_task = if config.api.enabled {
         start_api(

@@ -12,6 +12,7 @@ use smoothtask_agent::{
 use smoothtask_tests::{
     Requirement, TestCgroup,
     daemon::{Daemon, smoothtaskd_path},
+    http::{free_port, get},
     require,
     runtimes::{self, ContainerSpec, Runtime, require_runtime},
     unique_prefix,
@@ -114,7 +115,11 @@ fn the_binary_without_bpf_capabilities_degrades_to_inotify_and_says_why() {
         return;
     };
     let bin = smoothtaskd_path();
-    let script = format!("exec {}", bin.display());
+    let port = free_port();
+    let script = format!(
+        "SMOOTHTASK_API__LISTEN=127.0.0.1:{port} exec {}",
+        bin.display()
+    );
     let daemon = Daemon::spawn_program(
         capsh,
         &[
@@ -147,4 +152,28 @@ fn the_binary_without_bpf_capabilities_degrades_to_inotify_and_says_why() {
         .expect("cgroup.mkdir through the fallback");
     assert_eq!(mkdir["source"], "inotify");
     assert_eq!(mkdir["cgroup"]["id"], cgroup.ino);
+
+    // The status API says how it runs and why.
+    let (status, body) = get(port, "/api/status");
+    assert_eq!(status, 200, "{body}");
+    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let subsystem = |name: &str| {
+        status["subsystems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} subsystem in {status}"))
+    };
+    let kernel = subsystem("kernel");
+    assert_eq!(kernel["mode"], "disabled", "{kernel}");
+    assert!(
+        kernel["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("CAP_BPF"),
+        "{kernel}"
+    );
+    assert_eq!(subsystem("cgroup_lifecycle")["mode"], "inotify");
 }
