@@ -58,7 +58,11 @@ pub(crate) fn start(
             cmd.arg("-v").arg(format!("{}:{inside}:ro", host.display()));
         }
     }
-    cmd.args([engine.image(), "sleep", "3600"]);
+    cmd.arg(engine.image());
+    match &spec.command {
+        Some(command) => cmd.args(command),
+        None => cmd.args(["sleep", "3600"]),
+    };
     let id = run_cli(&mut cmd)?;
     let (runtime, cleanup) = match engine {
         Engine::Docker => (Runtime::Docker, Cleanup::Docker),

@@ -16,6 +16,8 @@ pub struct ContainerSpec {
     pub cgroup_path: Option<String>,
     /// containerd and runc: the container id to use (64 hex for Kubernetes-shaped cases).
     pub id: Option<String>,
+    /// docker and podman: the container's command instead of `sleep 3600`.
+    pub command: Option<Vec<String>>,
     /// Give the container its own `eth0`: one end of a veth pair moved into its network
     /// namespace (the pair goes away with the namespace).
     pub with_eth0: bool,
