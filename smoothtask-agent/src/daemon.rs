@@ -59,6 +59,10 @@ pub async fn run(
     dry_run: bool,
     adaptation: Adaptation,
 ) {
+    // Handlers first: a signal that arrives while the agent starts is handled, not fatal.
+    let mut hup = signal(SignalKind::hangup()).ok();
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut int = signal(SignalKind::interrupt()).ok();
     let config = loaded.config.clone();
     tracing::info!("configuration: {}", loaded.source);
     if !loaded.env_overrides.is_empty() {
@@ -100,8 +104,6 @@ pub async fn run(
         None
     };
 
-    let mut hup = signal(SignalKind::hangup()).ok();
-    let mut term = signal(SignalKind::terminate()).ok();
     loop {
         tokio::select! {
             _ = async { match &mut hup { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
@@ -111,7 +113,7 @@ pub async fn run(
                 tracing::info!("SIGTERM received");
                 break;
             }
-            _ = tokio::signal::ctrl_c() => {
+            _ = async { match &mut int { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
                 tracing::info!("SIGINT received");
                 break;
             }
