@@ -23,6 +23,7 @@ pub mod inventory;
 pub mod kernel;
 pub mod metrics;
 pub mod pipeline;
+pub mod policy;
 pub mod pressure;
 pub mod runtime;
 pub mod sampler;

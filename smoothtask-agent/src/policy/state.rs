@@ -1,0 +1,102 @@
+//! The engine's settings (from the configuration) and its state: pressure episodes and, per
+//! classified container, the values it set and when.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use crate::{
+    config::{ClassConfig, Config, PolicyConfig, PressureConfig, WeightRange},
+    policy::{ContainerFacts, Direction, Knob},
+};
+
+/// What the engine reads from the configuration, validated once.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub policy: PolicyConfig,
+    /// Enter: a reclaim stall at least this long.
+    pub reclaim_stall_ns: u64,
+    /// Enter: usage / limit at least this.
+    pub limit_near_ratio: f64,
+    /// Stay: usage / limit at least this keeps a running episode alive.
+    pub limit_exit_ratio: f64,
+    /// Enter: throttled / periods at least this.
+    pub throttled_ratio: f64,
+}
+
+impl Settings {
+    pub fn new(policy: &PolicyConfig, pressure: &PressureConfig) -> Settings {
+        Settings {
+            policy: policy.clone(),
+            reclaim_stall_ns: duration_ns(pressure.reclaim_stall_threshold),
+            limit_near_ratio: pressure.memory_limit_near_ratio,
+            limit_exit_ratio: pressure.memory_limit_exit_ratio,
+            throttled_ratio: pressure.cpu_throttled_ratio,
+        }
+    }
+
+    pub fn from_config(config: &Config) -> Settings {
+        Settings::new(&config.policy, &config.pressure)
+    }
+
+    pub fn dwell_ns(&self) -> u64 {
+        duration_ns(self.policy.dwell)
+    }
+
+    /// A class's cpu.weight bounds within the global range (the class's lower bound, clamped,
+    /// when the two do not overlap).
+    pub fn weight_bounds(&self, class: &ClassConfig) -> WeightRange {
+        let global = self.policy.cpu_weight_range;
+        let min = global.clamp(class.cpu_weight.min);
+        let max = global.clamp(class.cpu_weight.max).max(min);
+        WeightRange { min, max }
+    }
+}
+
+pub(super) fn duration_ns(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// A run of pressure: its first and latest enter signals.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Episode {
+    pub started_ns: u64,
+    /// The latest enter (or stay) signal; relief comes `dwell` after it.
+    pub refreshed_ns: u64,
+    /// The event that entered or last refreshed the episode.
+    pub cause_event_id: Option<u64>,
+    /// Why, for the actions' reasons.
+    pub cause: String,
+}
+
+/// What the engine set on one knob, and when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KnobState {
+    pub value: u64,
+    pub direction: Direction,
+    pub changed_ns: u64,
+}
+
+/// A classified container.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContainerState {
+    pub facts: ContainerFacts,
+    /// Index into `policy.classes`.
+    pub class: usize,
+    pub knobs: BTreeMap<Knob, KnobState>,
+    /// Times of the actions in the last minute (the rate limit).
+    pub recent: VecDeque<u64>,
+    /// memory.low / soft limit from usage, fixed for the memory episode.
+    pub frozen_low: Option<u64>,
+}
+
+/// Everything the engine remembers between signals.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PolicyState {
+    /// Classified containers by key; unclassified ones are not here.
+    pub containers: BTreeMap<String, ContainerState>,
+    /// Any pressure (drives cpu.weight).
+    pub cpu: Option<Episode>,
+    /// Memory pressure (drives memory protection and memory.high).
+    pub memory: Option<Episode>,
+    /// Containers memory pressure was attributed to in the current memory episode.
+    pub offenders: BTreeSet<String>,
+}

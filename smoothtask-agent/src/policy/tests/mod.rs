@@ -1,0 +1,7 @@
+//! Tests of the policy engine: classification, each signal, relief, limits, and properties.
+
+mod classes;
+mod fixtures;
+mod props;
+mod relief;
+mod signals;
