@@ -4,6 +4,7 @@
 //! Every benchmark works only on cgroups it creates under a unique prefix, removes them even
 //! when it fails, and stops by itself.
 
+mod api_stream;
 mod kernel_overhead;
 mod machine;
 mod metrics_pass;
@@ -34,6 +35,7 @@ fn run(out: &std::path::Path) -> anyhow::Result<()> {
     report.push(metrics_pass::run()?);
     report.push(kernel_overhead::run()?);
     report.push(reaction::run()?);
+    report.push(api_stream::run()?);
     print!("{}", report.table());
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
