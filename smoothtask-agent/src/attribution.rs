@@ -2,7 +2,10 @@
 //! the inventory), the task's memory cgroup from `/proc/<pid>/cgroup`, and for an OOM victim
 //! that is already gone, the container whose oom_kill counter rose.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+
+/// Processes remembered from attach events (pid -> memory cgroup), oldest forgotten first.
+const ATTACH_MEMORY: usize = 16_384;
 
 use crate::{
     cgroup::{CgroupPaths, Hierarchies, read_flat_keyed},
@@ -19,14 +22,41 @@ pub struct Attributor {
     hierarchies: Hierarchies,
     /// oom_kill count per container key when last looked at.
     oom_seen: HashMap<String, u64>,
+    /// The memory cgroup each recently attached process was moved to, from the kernel's
+    /// attach events: attribution for a task already gone from /proc (an OOM victim).
+    attached: HashMap<u32, String>,
+    attach_order: VecDeque<u32>,
+    /// Kernel hierarchy id of the hierarchy holding the memory controller (0 for v2).
+    memory_hierarchy: Option<u32>,
 }
 
 impl Attributor {
     pub fn new(host: HostRoot, hierarchies: Hierarchies) -> Self {
+        let memory_hierarchy = hierarchies
+            .mount_for_controller("memory")
+            .and_then(|h| h.hierarchy_id());
         Self {
             host,
             hierarchies,
             oom_seen: HashMap::new(),
+            attached: HashMap::new(),
+            attach_order: VecDeque::new(),
+            memory_hierarchy,
+        }
+    }
+
+    /// Remembers where a process was moved in the memory hierarchy (a `cgroup.attach`).
+    pub fn note_attach(&mut self, pid: u32, hierarchy_id: u32, path: &str) {
+        if Some(hierarchy_id) != self.memory_hierarchy || pid == 0 {
+            return;
+        }
+        if self.attached.insert(pid, path.to_string()).is_none() {
+            self.attach_order.push_back(pid);
+            if self.attach_order.len() > ATTACH_MEMORY
+                && let Some(old) = self.attach_order.pop_front()
+            {
+                self.attached.remove(&old);
+            }
         }
     }
 
@@ -40,9 +70,12 @@ impl Attributor {
 
     /// Fills `target` (its `cgroup_id` set by the kernel) for the task `pid`. Reads /proc; call
     /// it without holding the inventory.
+    /// A task already gone from /proc is looked up among the recent attach events.
     pub fn resolve(&self, pid: u32, target: &mut MemoryTarget) {
         if pid != 0 {
-            target.memory_cgroup = self.memory_cgroup_of(pid);
+            target.memory_cgroup = self
+                .memory_cgroup_of(pid)
+                .or_else(|| self.attached.get(&pid).cloned());
         }
     }
 
@@ -113,5 +146,40 @@ impl Attributor {
         }
         risen.sort_by_key(|r| std::cmp::Reverse(r.0));
         risen.into_iter().map(|(_, k)| k).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MOUNTINFO: &str = "30 25 0:26 / /sys/fs/cgroup/memory rw,relatime shared:10 - cgroup cgroup rw,memory\n31 25 0:27 / /sys/fs/cgroup/cpu rw,relatime shared:11 - cgroup cgroup rw,cpu\n";
+    const PROC_CGROUPS: &str =
+        "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t1\t1\t1\nmemory\t4\t1\t1\n";
+
+    #[test]
+    fn a_task_gone_from_proc_is_found_by_its_attach_in_the_memory_hierarchy() {
+        let hierarchies = Hierarchies::from_mountinfo(MOUNTINFO, PROC_CGROUPS);
+        let mut a = Attributor::new(HostRoot::at("/nonexistent-fixture"), hierarchies);
+        a.note_attach(42, 1, "/elsewhere"); // the cpu hierarchy: not memory
+        a.note_attach(42, 4, "/test/oom");
+        let mut target = MemoryTarget::default();
+        a.resolve(42, &mut target);
+        assert_eq!(target.memory_cgroup.as_deref(), Some("/test/oom"));
+        let mut unknown = MemoryTarget::default();
+        a.resolve(43, &mut unknown);
+        assert_eq!(unknown.memory_cgroup, None);
+    }
+
+    #[test]
+    fn the_attach_memory_is_bounded() {
+        let hierarchies = Hierarchies::from_mountinfo(MOUNTINFO, PROC_CGROUPS);
+        let mut a = Attributor::new(HostRoot::at("/nonexistent-fixture"), hierarchies);
+        for pid in 1..=(ATTACH_MEMORY as u32 + 10) {
+            a.note_attach(pid, 4, "/c");
+        }
+        assert_eq!(a.attached.len(), ATTACH_MEMORY);
+        assert!(!a.attached.contains_key(&1), "the oldest is forgotten");
+        assert!(a.attached.contains_key(&(ATTACH_MEMORY as u32 + 10)));
     }
 }

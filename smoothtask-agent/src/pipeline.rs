@@ -58,6 +58,10 @@ impl Pipeline {
         if body.memory_target().is_some() {
             self.attribute_memory(&mut body);
         }
+        if let EventBody::CgroupAttach { cgroup, pid, .. } = &body {
+            self.attributor()
+                .note_attach(*pid, cgroup.hierarchy_id, &cgroup.path);
+        }
         let changes = {
             let mut inventory = self.inventory();
             if let Some(cgroup) = body.cgroup_mut() {

@@ -100,6 +100,12 @@ async fn memory_events(
                     .body
                     .memory_target()
                     .is_some_and(|t| t.memory_cgroup.as_deref() == Some(cgroup_path));
+                if matches!(event.body, EventBody::MemoryOomKill(_)) && !ours {
+                    eprintln!(
+                        "an OOM kill not attributed to {cgroup_path}: {}",
+                        event.to_json()
+                    );
+                }
                 if ours {
                     seen.push(event);
                 }
@@ -179,8 +185,13 @@ async fn a_process_over_its_limit_is_oom_killed_and_reported_once() {
         "memhog was not OOM-killed: {status}"
     );
 
+    let is_kill = |e: &Arc<Event>| matches!(e.body, EventBody::MemoryOomKill(_));
+    let mut events = memory_events(&mut rx, &cgroup.path, Duration::from_secs(10), |seen| {
+        seen.iter().any(is_kill)
+    })
+    .await;
     // Anything beyond one kill would arrive right behind it.
-    let events = memory_events(&mut rx, &cgroup.path, Duration::from_secs(3), |_| false).await;
+    events.extend(memory_events(&mut rx, &cgroup.path, Duration::from_secs(1), |_| false).await);
     let kills: Vec<_> = events
         .iter()
         .filter_map(|e| match &e.body {
