@@ -38,6 +38,9 @@ pub struct AgentOptions {
     pub pressure: Option<PressureOptions>,
     /// The metrics sampler; `None` disables it.
     pub sampler: Option<SamplerOptions>,
+    /// The policy engine (observe mode: decisions published as `policy.action`, nothing
+    /// written); `None` disables it.
+    pub policy: Option<crate::policy::Settings>,
 }
 
 impl Default for AgentOptions {
@@ -50,6 +53,7 @@ impl Default for AgentOptions {
             rescan_interval: Duration::from_secs(30),
             pressure: Some(PressureOptions::default()),
             sampler: Some(SamplerOptions::default()),
+            policy: None,
         }
     }
 }
@@ -175,6 +179,18 @@ impl Agent {
                 hierarchies.clone(),
                 sampler.clone(),
                 Arc::clone(&samples),
+            )));
+        }
+        if let Some(settings) = &options.policy {
+            let memory = match hierarchies.mount_for_controller("memory") {
+                Some(h) if h.is_v2() => crate::policy::MemoryVersion::V2,
+                _ => crate::policy::MemoryVersion::V1,
+            };
+            tasks.push(tokio::spawn(crate::policy::runner::run(
+                Arc::clone(&pipeline),
+                settings.clone(),
+                memory,
+                Duration::from_secs(1),
             )));
         }
         if !options.rescan_interval.is_zero() {

@@ -49,6 +49,10 @@ pub fn agent_options(config: &Config, adaptation: &Adaptation) -> AgentOptions {
                 limit_near_ratio: config.pressure.memory_limit_near_ratio,
             }
         }),
+        policy: config
+            .container
+            .enabled
+            .then(|| crate::policy::Settings::from_config(config)),
     }
 }
 

@@ -24,6 +24,8 @@ pub enum Source {
     Psi,
     /// The periodic metrics sampler.
     Sampler,
+    /// The policy engine's decisions.
+    Policy,
     /// The no-eBPF fallback: inotify on the cgroup filesystems.
     Inotify,
 }
@@ -186,6 +188,25 @@ pub struct PressureThreshold {
     pub container: Option<ContainerRef>,
 }
 
+/// A decision of the policy engine: a cgroup file of a container, from and to, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PolicyActionEvent {
+    pub container: ContainerRef,
+    /// The configured class that selected the container.
+    pub class: String,
+    /// The cgroup file (`cpu.weight`, `memory.low`, ...; v1 equivalents when written on v1).
+    pub file: &'static str,
+    pub from: Option<u64>,
+    pub to: u64,
+    /// `observe` (computed and published, not written) or `enforce`.
+    pub mode: &'static str,
+    /// Whether the value was written to the cgroup file.
+    pub written: bool,
+    pub reason: String,
+    /// The id of the event that caused it (none for relief after quiet time).
+    pub cause_event_id: Option<u64>,
+}
+
 fn is_zero(v: &u32) -> bool {
     *v == 0
 }
@@ -268,6 +289,8 @@ pub enum EventBody {
     PressureThreshold(PressureThreshold),
     #[serde(rename = "memory.limit_near")]
     MemoryLimitNear(crate::sampler::LimitNear),
+    #[serde(rename = "policy.action")]
+    PolicyAction(PolicyActionEvent),
     #[serde(rename = "cpu.throttled")]
     CpuThrottled(crate::sampler::CpuThrottled),
     /// SIGHUP: the configuration was loaded again and applied.
@@ -301,6 +324,7 @@ impl EventBody {
             EventBody::MemoryOomKill(_) => "memory.oom_kill",
             EventBody::PressureThreshold(_) => "pressure.threshold",
             EventBody::MemoryLimitNear(_) => "memory.limit_near",
+            EventBody::PolicyAction(_) => "policy.action",
             EventBody::ConfigReloaded { .. } => "config.reloaded",
             EventBody::ConfigRejected { .. } => "config.rejected",
             EventBody::CpuThrottled(_) => "cpu.throttled",
@@ -339,6 +363,7 @@ impl EventBody {
             | EventBody::ContainerRemoved { container, .. } => Some(&container.container),
             EventBody::PressureThreshold(p) => p.container.as_ref(),
             EventBody::MemoryLimitNear(n) => Some(&n.container),
+            EventBody::PolicyAction(a) => Some(&a.container),
             EventBody::CpuThrottled(c) => Some(&c.container),
             _ => self.memory_target().and_then(|t| t.container.as_ref()),
         }

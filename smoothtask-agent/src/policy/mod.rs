@@ -36,6 +36,7 @@ mod action;
 mod classes;
 mod decide;
 mod reconcile;
+pub mod runner;
 mod signal;
 mod state;
 mod targets;
