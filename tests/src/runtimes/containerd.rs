@@ -93,8 +93,15 @@ pub(crate) fn exec_command(cleanup: &Cleanup, id: &str) -> Command {
         Cleanup::Containerd { namespace, .. } => namespace.as_str(),
         _ => NAMESPACE,
     };
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
     let mut cmd = ctr(namespace);
-    let exec_id = format!("exec-{}", std::process::id());
+    // Unique per exec: parallel tests exec in containers at the same time.
+    let exec_id = format!(
+        "exec-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
     cmd.args(["task", "exec", "--exec-id", &exec_id, id]);
     cmd
 }

@@ -106,8 +106,25 @@ impl Container {
         })
     }
 
-    /// Runs a command inside the container.
+    /// Runs a command inside the container. `ctr task exec` can return before it copied the
+    /// command's output; an exec that succeeded with no output at all is run again (twice at
+    /// most), so use it for commands that print something.
     pub fn exec(&self, args: &[&str]) -> std::io::Result<Output> {
+        let mut out = self.exec_once(args)?;
+        for _ in 0..2 {
+            if !(self.runtime == Runtime::Containerd
+                && out.status.success()
+                && out.stdout.is_empty())
+            {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            out = self.exec_once(args)?;
+        }
+        Ok(out)
+    }
+
+    fn exec_once(&self, args: &[&str]) -> std::io::Result<Output> {
         let mut cmd = match self.runtime {
             Runtime::Docker => docker::exec_command(docker::Engine::Docker, &self.id),
             Runtime::Podman => docker::exec_command(docker::Engine::Podman, &self.id),
