@@ -20,7 +20,10 @@ use smoothtask_agent::{
     pipeline::Pipeline,
 };
 
-use crate::report::{Benchmark, Figure};
+use crate::{
+    report::{Benchmark, Figure},
+    stats::percentile,
+};
 
 const SUBSCRIBERS: usize = 10;
 const EVENTS: usize = 20_000;
@@ -37,13 +40,6 @@ fn body(i: usize) -> EventBody {
         },
         container: None,
     }
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[(((sorted.len() - 1) as f64) * p).round() as usize]
 }
 
 /// Publishes `EVENTS` events in bursts, each stamped with its publication time.

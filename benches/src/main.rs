@@ -5,15 +5,31 @@
 //! when it fails, and stops by itself.
 
 mod api_stream;
+mod baselines;
+mod containers;
 mod kernel_overhead;
+mod lifecycle;
 mod machine;
 mod metrics_pass;
 mod reaction;
 mod report;
+mod scale;
+mod stats;
+mod steady_state;
+mod throughput;
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
 
 use report::Report;
+
+/// Cgroups created back to back by the lifecycle benchmark.
+const LIFECYCLE_SMALL: usize = 1000;
+/// Containers followed in the steady state benchmark, and its measured window.
+const STEADY_SMALL: usize = 500;
+const STEADY_WINDOW_SMALL: Duration = Duration::from_secs(60);
+/// The scale benchmark's size (lifecycle and steady state), and its steady state window.
+const SCALE: usize = 5000;
+const STEADY_WINDOW_LARGE: Duration = Duration::from_secs(60);
 
 fn main() -> std::process::ExitCode {
     let out = std::env::args_os()
@@ -31,11 +47,51 @@ fn main() -> std::process::ExitCode {
 
 fn run(out: &std::path::Path) -> anyhow::Result<()> {
     raise_nofile_limit();
+    // SMOOTHTASK_BENCH_ONLY=lifecycle,throughput runs only those (while working on them).
+    let only = std::env::var("SMOOTHTASK_BENCH_ONLY").ok();
+    let want = |name: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|n| n == name))
+    };
     let mut report = Report::new(machine::facts());
-    report.push(metrics_pass::run()?);
-    report.push(kernel_overhead::run()?);
-    report.push(reaction::run()?);
-    report.push(api_stream::run()?);
+    if want("metrics") {
+        report.push(metrics_pass::run()?);
+    }
+    if want("kernel") {
+        report.push(kernel_overhead::run()?);
+    }
+    if want("reaction") {
+        report.push(reaction::run()?);
+    }
+    if want("api") {
+        report.push(api_stream::run()?);
+    }
+    let lifecycle_small = if want("lifecycle") || want("scale") {
+        let l = lifecycle::measure(LIFECYCLE_SMALL)?;
+        report.push(lifecycle::benchmark(&l));
+        Some(l)
+    } else {
+        None
+    };
+    if want("throughput") {
+        report.push(throughput::run()?);
+    }
+    // PRESSURE TO ACTION (issue 11): the lead adds `pressure_action::run()` here (pressure
+    // event -> cgroup write done in enforce mode, p50/p99, beside a 1 s polling loop).
+    let steady_small = if want("steady") || want("scale") {
+        let s = steady_state::measure(STEADY_SMALL, window(STEADY_WINDOW_SMALL))?;
+        report.push(steady_state::benchmark(&s));
+        Some(s)
+    } else {
+        None
+    };
+    if want("scale")
+        && let (Some(small_l), Some(small_s)) = (&lifecycle_small, &steady_small)
+    {
+        let large_l = lifecycle::measure(SCALE)?;
+        let large_s = steady_state::measure(SCALE, window(STEADY_WINDOW_LARGE))?;
+        report.push(scale::benchmark(small_l, &large_l, small_s, &large_s));
+    }
     print!("{}", report.table());
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
@@ -43,6 +99,14 @@ fn run(out: &std::path::Path) -> anyhow::Result<()> {
     std::fs::write(out, serde_json::to_string_pretty(&report)? + "\n")?;
     println!("results written to {}", out.display());
     Ok(())
+}
+/// A steady state window, or SMOOTHTASK_BENCH_STEADY_SECS (shorter runs while working on it;
+/// the table states the window used).
+fn window(default: Duration) -> Duration {
+    std::env::var("SMOOTHTASK_BENCH_STEADY_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(default, Duration::from_secs)
 }
 
 /// Lifts the soft open-file limit to the hard one (allowed without CAP_SYS_RESOURCE).

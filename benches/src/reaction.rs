@@ -19,18 +19,13 @@ use smoothtask_agent::{
 };
 use smoothtask_tests::{TestCgroup, unique_prefix};
 
-use crate::report::{Benchmark, Figure};
+use crate::{
+    report::{Benchmark, Figure},
+    stats::percentile,
+};
 
 const WANTED: usize = 300;
 const POLL: Duration = Duration::from_secs(1);
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
 
 pub fn run() -> anyhow::Result<Benchmark> {
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -45,6 +45,13 @@ impl Figure {
         self
     }
 
+    /// A target "value >= min".
+    pub fn at_least(mut self, min: f64) -> Self {
+        self.target = format!(">= {min} {}", self.unit);
+        self.met = Some(self.value >= min);
+        self
+    }
+
     /// A target "value <= max".
     pub fn at_most(mut self, max: f64) -> Self {
         self.target = format!("<= {max} {}", self.unit);
@@ -96,7 +103,7 @@ impl Report {
             for f in &b.figures {
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {:.2} {} | {}: {:.2} {} | {:.2} | {} | {} |",
+                    "| {} | {} | {:.2} {} | {}: {:.2} {} | {} | {} | {} |",
                     b.name,
                     f.label,
                     f.value,
@@ -104,7 +111,11 @@ impl Report {
                     f.baseline_label,
                     f.baseline,
                     f.unit,
-                    f.ratio,
+                    if f.ratio.is_finite() {
+                        format!("{:.2}", f.ratio)
+                    } else {
+                        "-".into()
+                    },
                     f.target,
                     match f.met {
                         Some(true) => "yes",

@@ -112,7 +112,15 @@ pub fn test(args: &[String]) -> anyhow::Result<()> {
 }
 
 pub fn bench() -> anyhow::Result<()> {
-    cmd::run(cargo().args(["build", "--release", "--package", "smoothtask-bench"]))?;
+    // smoothtaskd too: the steady state benchmark runs the release binary as a child process.
+    cmd::run(cargo().args([
+        "build",
+        "--release",
+        "--package",
+        "smoothtask-bench",
+        "--package",
+        "smoothtask-agent",
+    ]))?;
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"));
