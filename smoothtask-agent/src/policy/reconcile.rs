@@ -77,7 +77,7 @@ impl Ctx<'_> {
             let original = original(c, knob);
             let from_value = match prev {
                 Some(k) => k.value,
-                None if to == baseline(self.settings, class, c, knob) => continue,
+                None if to == baseline(c, knob) => continue,
                 None => original.unwrap_or(knob.kernel_default()),
             };
             let Some(direction) = Direction::of(from_value, to) else {

@@ -14,20 +14,13 @@ pub(super) struct Pressure {
     pub offender: bool,
 }
 
-/// The value a knob returns to without pressure.
-pub(super) fn baseline(
-    settings: &Settings,
-    class: &ClassConfig,
-    c: &ContainerState,
-    knob: Knob,
-) -> u64 {
+/// The value a knob returns to without pressure: the original given when the container was
+/// added, else the kernel default. Relaxing puts back what was there, even outside the class
+/// bounds: the bounds limit what the policy chooses, not what it restores.
+pub(super) fn baseline(c: &ContainerState, knob: Knob) -> u64 {
     let b = &c.facts.baseline;
     let original = match knob {
-        Knob::CpuWeight => {
-            let w = b.cpu_weight.unwrap_or(knob.kernel_default());
-            let bounds = settings.weight_bounds(class);
-            return u64::from(bounds.clamp(u32::try_from(w).unwrap_or(u32::MAX)));
-        }
+        Knob::CpuWeight => b.cpu_weight,
         Knob::MemoryMin => b.memory_min,
         Knob::MemoryLow => b.memory_low,
         Knob::MemorySoftLimit => b.memory_soft_limit,
@@ -86,7 +79,7 @@ pub(super) fn desired(
     let bounds = settings.weight_bounds(class);
     let mut out = Vec::with_capacity(4);
     let weight = match (p.cpu, class.priority) {
-        (false, _) => (baseline(settings, class, c, Knob::CpuWeight), Why::Relax),
+        (false, _) => (baseline(c, Knob::CpuWeight), Why::Relax),
         (true, Priority::LatencyCritical | Priority::Normal) => (u64::from(bounds.max), Why::Raise),
         (true, Priority::Batch) => (u64::from(bounds.min), Why::Lower),
     };
@@ -96,7 +89,7 @@ pub(super) fn desired(
         if applies {
             match raised {
                 Some(value) => out.push((knob, value, why)),
-                None => out.push((knob, baseline(settings, class, c, knob), Why::Relax)),
+                None => out.push((knob, baseline(c, knob), Why::Relax)),
             }
         }
     };

@@ -16,7 +16,7 @@ fn relief_comes_dwell_after_the_last_pressure_and_restores_baselines() {
     assert_eq!(
         summary(&relief),
         vec![
-            (key("web-1"), Knob::CpuWeight, 200),
+            (key("web-1"), Knob::CpuWeight, 100),
             (key("web-1"), Knob::MemoryLow, 0),
             (key("app-1"), Knob::CpuWeight, 100),
             (key("job-1"), Knob::CpuWeight, 100),
@@ -38,7 +38,7 @@ fn relief_comes_dwell_after_the_last_pressure_and_restores_baselines() {
 }
 
 #[test]
-fn baselines_are_the_originals_within_the_class_bounds() {
+fn relief_restores_the_originals_even_outside_the_class_bounds() {
     let mut e = engine_with(settings(), &[]);
     for (name, weight) in [("web-1", 150), ("app-1", 120), ("job-1", 1000)] {
         let mut f = ContainerFacts::new(cref(name));
@@ -56,10 +56,10 @@ fn baselines_are_the_originals_within_the_class_bounds() {
     assert_eq!(
         relief,
         vec![
-            (key("web-1"), Knob::CpuWeight, 200),
+            (key("web-1"), Knob::CpuWeight, 150),
             (key("web-1"), Knob::MemoryLow, 42),
             (key("app-1"), Knob::CpuWeight, 120),
-            (key("job-1"), Knob::CpuWeight, 100),
+            (key("job-1"), Knob::CpuWeight, 1000),
         ]
     );
 }
@@ -69,7 +69,7 @@ fn a_knob_does_not_reverse_within_the_dwell_time() {
     let mut e = engine_with(settings(), &["web-1"]);
     e.on_input(&psi(Resource::Cpu, None), 0);
     let relief = summary(&e.on_input(&Input::tick(), 30 * SEC));
-    assert_eq!(relief, vec![(key("web-1"), Knob::CpuWeight, 200)]);
+    assert_eq!(relief, vec![(key("web-1"), Knob::CpuWeight, 100)]);
     // Pressure again 1 s after relaxing: the raise waits until 30 s after the relax.
     assert!(e.on_input(&psi(Resource::Cpu, None), 31 * SEC).is_empty());
     assert!(e.on_input(&Input::tick(), 59 * SEC).is_empty());
@@ -107,7 +107,7 @@ fn the_rate_limit_defers_actions_to_the_next_minute() {
     // Relief is due at 90 s, but the minute since 60 s holds one action already.
     assert!(e.on_input(&Input::tick(), 90 * SEC).is_empty());
     let relief = summary(&e.on_input(&Input::tick(), 120 * SEC));
-    assert_eq!(relief, vec![(key("web-1"), Knob::CpuWeight, 200)]);
+    assert_eq!(relief, vec![(key("web-1"), Knob::CpuWeight, 100)]);
     assert!(e.on_input(&Input::tick(), 179 * SEC).is_empty());
     let last = summary(&e.on_input(&Input::tick(), 180 * SEC));
     assert_eq!(last, vec![(key("web-1"), Knob::MemoryLow, 0)]);
