@@ -15,6 +15,7 @@ use crate::{
     inventory::{HierarchyLabels, Inventory, scan_hierarchies},
     kernel::{KernelOptions, KernelSource},
     pipeline::Pipeline,
+    policy::runner::{PolicyOptions, SharedActuator},
     pressure::{PressureOptions, PressureWatcher},
     sampler::{SamplerOptions, Samples},
     sink,
@@ -38,9 +39,9 @@ pub struct AgentOptions {
     pub pressure: Option<PressureOptions>,
     /// The metrics sampler; `None` disables it.
     pub sampler: Option<SamplerOptions>,
-    /// The policy engine (observe mode: decisions published as `policy.action`, nothing
-    /// written); `None` disables it.
-    pub policy: Option<crate::policy::Settings>,
+    /// The policy (decisions published as `policy.action`, written in enforce mode); `None`
+    /// disables it.
+    pub policy: Option<PolicyOptions>,
 }
 
 impl Default for AgentOptions {
@@ -72,6 +73,8 @@ pub struct Agent {
     kernel_mode: KernelMode,
     kernel: Option<KernelSource>,
     tasks: Vec<JoinHandle<()>>,
+    /// The policy's actuator: shutdown puts every journalled original back through it.
+    actuator: Option<SharedActuator>,
 }
 
 impl Agent {
@@ -100,6 +103,10 @@ impl Agent {
             Inventory::new(HierarchyLabels::from_hierarchies(&hierarchies)),
             Attributor::new(host.clone(), hierarchies.clone()),
         );
+        // Before anything else: originals a crashed run left changed go back.
+        let actuator = options.policy.as_ref().map(|p| {
+            crate::policy::runner::recover(&pipeline, &host, &hierarchies, &p.journal_path)
+        });
 
         let (kernel, kernel_mode) = if !options.ebpf {
             let reason = "eBPF disabled by configuration".to_string();
@@ -181,16 +188,17 @@ impl Agent {
                 Arc::clone(&samples),
             )));
         }
-        if let Some(settings) = &options.policy {
+        if let (Some(policy), Some(actuator)) = (&options.policy, &actuator) {
             let memory = match hierarchies.mount_for_controller("memory") {
                 Some(h) if h.is_v2() => crate::policy::MemoryVersion::V2,
                 _ => crate::policy::MemoryVersion::V1,
             };
             tasks.push(tokio::spawn(crate::policy::runner::run(
                 Arc::clone(&pipeline),
-                settings.clone(),
+                policy.clone(),
                 memory,
-                Duration::from_secs(1),
+                actuator.clone(),
+                crate::policy::check_write_access(&host, &hierarchies),
             )));
         }
         if !options.rescan_interval.is_zero() {
@@ -213,6 +221,7 @@ impl Agent {
             kernel_mode,
             kernel,
             tasks,
+            actuator: actuator.and_then(Result::ok),
         }
     }
 
@@ -267,6 +276,12 @@ impl Agent {
         drop(self.pressure.take());
         for task in self.tasks.drain(..) {
             task.abort();
+            // Wait for it to end: no policy write may follow the restore below.
+            let _ = task.await;
+        }
+        if let Some(actuator) = self.actuator.take() {
+            let restored = crate::policy::runner::lock(&actuator).restore_all();
+            crate::policy::runner::publish_restored(&self.pipeline, "stop", &restored);
         }
         let _ = self.stop_sinks.send(true);
         for sink in self.sinks.drain(..) {

@@ -22,13 +22,20 @@ use crate::{
     config::{self, Config, EventsOutput, LoadedConfig, PolicyMode},
     detect::Adaptation,
     event::{EventBody, Source},
+    policy::runner::PolicyOptions,
     pressure::{PressureOptions, Resource},
     sampler::SamplerOptions,
     sink,
 };
 
-/// The agent options a configuration asks for. `dry_run` forces observe mode.
-pub fn agent_options(config: &Config, adaptation: &Adaptation) -> AgentOptions {
+/// The agent options a configuration asks for. The policy runs in the mode `policy` holds
+/// (which SIGHUP and the API may change) and shows its effective mode in `status`.
+pub fn agent_options(
+    config: &Config,
+    adaptation: &Adaptation,
+    policy: &PolicyHandle,
+    status: &StatusHandle,
+) -> AgentOptions {
     AgentOptions {
         ebpf: config.ebpf.enabled,
         // The NDJSON output is started by the daemon (stdout or a rotated file).
@@ -49,10 +56,14 @@ pub fn agent_options(config: &Config, adaptation: &Adaptation) -> AgentOptions {
                 limit_near_ratio: config.pressure.memory_limit_near_ratio,
             }
         }),
-        policy: config
-            .container
-            .enabled
-            .then(|| crate::policy::Settings::from_config(config)),
+        policy: config.container.enabled.then(|| PolicyOptions {
+            settings: crate::policy::Settings::from_config(config).adapted(adaptation),
+            mode: policy.clone(),
+            status: status.clone(),
+            journal_path: config.policy.journal_path.clone(),
+            // A containerized agent under a small CPU quota decides less often.
+            tick: adaptation.scaled_interval(Duration::from_secs(1)),
+        }),
     }
 }
 
@@ -74,9 +85,10 @@ pub async fn run(
     }
     let bus = Bus::new(DEFAULT_CAPACITY.max(config.events.history));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let output = start_output(&config, &bus, stop_rx.clone());
-    let agent = Agent::start(&agent_options(&config, &adaptation), Arc::clone(&bus)).await;
-
+    // The output stops last, on its own signal: the agent's shutdown still publishes (the
+    // policy's restored originals).
+    let (stop_output, output_stop_rx) = watch::channel(false);
+    let output = start_output(&config, &bus, output_stop_rx);
     let mode = if dry_run {
         PolicyMode::Observe
     } else {
@@ -85,6 +97,8 @@ pub async fn run(
     let policy = PolicyHandle::default();
     policy.set_mode(mode);
     let status = StatusHandle::default();
+    let options = agent_options(&config, &adaptation, &policy, &status);
+    let agent = Agent::start(&options, Arc::clone(&bus)).await;
     status.update(|s| {
         s.set_kernel_mode(agent.kernel_mode());
         s.set_subsystem(
@@ -133,6 +147,7 @@ pub async fn run(
     tracing::debug!("API stopped");
     agent.shutdown().await;
     tracing::debug!("agent stopped");
+    let _ = stop_output.send(true);
     if let Some(task) = output {
         let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
     }

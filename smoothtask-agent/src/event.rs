@@ -188,23 +188,47 @@ pub struct PressureThreshold {
     pub container: Option<ContainerRef>,
 }
 
-/// A decision of the policy engine: a cgroup file of a container, from and to, and why.
+/// A decision of the policy engine and what became of it: a cgroup file of a container, its
+/// value before and after, the mode, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PolicyActionEvent {
     pub container: ContainerRef,
     /// The configured class that selected the container.
     pub class: String,
-    /// The cgroup file (`cpu.weight`, `memory.low`, ...; v1 equivalents when written on v1).
-    pub file: &'static str,
-    pub from: Option<u64>,
-    pub to: u64,
+    /// The knob in cgroup v2 terms (`cpu.weight`, `memory.low`, `memory.high`, ...).
+    pub knob: &'static str,
+    /// The file written (or that would be), e.g. `.../cpu.shares` on cgroup v1; `null` when it
+    /// could not be resolved (see `error`).
+    pub file: Option<String>,
+    /// The file's content before, as the kernel showed it.
+    pub before: Option<String>,
+    /// The content written (enforce) or that would be (observe), in the file's own units.
+    pub after: String,
     /// `observe` (computed and published, not written) or `enforce`.
     pub mode: &'static str,
     /// Whether the value was written to the cgroup file.
     pub written: bool,
+    /// Why an enforce-mode write did not happen (permission, vanished cgroup, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     pub reason: String,
     /// The id of the event that caused it (none for relief after quiet time).
     pub cause_event_id: Option<u64>,
+}
+
+/// A journalled original value put back (or not) by the actuator.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PolicyRestoredEvent {
+    /// `stop` (SIGTERM/SIGINT), `startup` (left by a crash), or `observe` (enforcement off).
+    pub trigger: &'static str,
+    /// The container (`<runtime>/<id>`) the journal recorded.
+    pub container: String,
+    pub file: String,
+    pub value: String,
+    /// `restored`, `vanished` (the cgroup is gone) or `failed`.
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 fn is_zero(v: &u32) -> bool {
@@ -291,6 +315,15 @@ pub enum EventBody {
     MemoryLimitNear(crate::sampler::LimitNear),
     #[serde(rename = "policy.action")]
     PolicyAction(PolicyActionEvent),
+    #[serde(rename = "policy.restored")]
+    PolicyRestored(PolicyRestoredEvent),
+    /// Something needs a person's attention (raised once per cause), e.g. the policy cannot
+    /// write cgroup files.
+    #[serde(rename = "health.alert")]
+    HealthAlert {
+        subsystem: &'static str,
+        message: String,
+    },
     #[serde(rename = "cpu.throttled")]
     CpuThrottled(crate::sampler::CpuThrottled),
     /// SIGHUP: the configuration was loaded again and applied.
@@ -325,6 +358,8 @@ impl EventBody {
             EventBody::PressureThreshold(_) => "pressure.threshold",
             EventBody::MemoryLimitNear(_) => "memory.limit_near",
             EventBody::PolicyAction(_) => "policy.action",
+            EventBody::PolicyRestored(_) => "policy.restored",
+            EventBody::HealthAlert { .. } => "health.alert",
             EventBody::ConfigReloaded { .. } => "config.reloaded",
             EventBody::ConfigRejected { .. } => "config.rejected",
             EventBody::CpuThrottled(_) => "cpu.throttled",

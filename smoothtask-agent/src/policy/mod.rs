@@ -23,9 +23,10 @@
 //!   get protection their class configures explicitly. A batch container a memory signal was
 //!   attributed to (an *offender*) wants memory.high = its class's `memory_high_bytes` (v2 only).
 //!   Without an episode every knob wants its baseline: the original value given when the
-//!   container was added (cpu.weight clamped into the class bounds), else the kernel default.
-//! * **Safety.** cpu.weight targets always lie within the class bounds intersected with
-//!   `policy.cpu_weight_range`. A knob never reverses direction (raise then lower, or lower then
+//!   container was added, else the kernel default (the bounds limit what the policy chooses,
+//!   not what relaxing restores).
+//! * **Safety.** cpu.weight targets chosen under pressure always lie within the class bounds
+//!   intersected with `policy.cpu_weight_range`; relief returns to the original. A knob never reverses direction (raise then lower, or lower then
 //!   raise) less than `policy.dwell` after its previous change, and a container gets at most
 //!   `policy.max_actions_per_min` actions in any 60 s window. Deferred changes are retried at the
 //!   next signal. Knobs the engine never changed are never "relaxed".
@@ -33,8 +34,10 @@
 //!   same actions, ordered by priority (latency-critical first), then container key, then knob.
 
 mod action;
+mod actuator;
 mod classes;
 mod decide;
+pub mod journal;
 mod reconcile;
 pub mod runner;
 mod signal;
@@ -44,6 +47,7 @@ mod targets;
 mod tests;
 
 pub use action::{Action, Direction, Knob, UNLIMITED};
+pub use actuator::{Actuator, Applied, Target, check_write_access};
 pub use classes::{
     Baseline, ContainerFacts, MemoryVersion, classify, container_key, selector_matches,
 };

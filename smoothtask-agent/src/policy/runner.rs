@@ -1,35 +1,175 @@
-//! The policy at work: every bus event the engine cares about, and a tick every second, go
-//! through [`PolicyEngine`]; each decision is published as a `policy.action` event with its
-//! cause. Observe mode only for now: the actuator that writes cgroup files (with its journal
-//! and rollback) is not built, so every action says `written: false`.
+//! The policy at work: every bus event the engine cares about, and a tick, go through
+//! [`PolicyEngine`]; each decision goes through the [`Actuator`] (written in enforce mode, only
+//! read and rendered in observe mode) and is published as a `policy.action` event with its cause
+//! and the file's content before and after.
+//!
+//! The mode is watched on the [`PolicyHandle`] (configuration, SIGHUP, the API). Switching from
+//! enforce to observe puts every original back; any switch starts the engine afresh from the
+//! inventory, so its idea of what it set matches the files.
 
-use std::{sync::Arc, time::Duration, time::SystemTime};
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex, MutexGuard},
+    time::{Duration, SystemTime},
+};
 
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{Input, MemoryVersion, PolicyEngine, Settings};
+use super::{
+    Action, ContainerFacts, Input, MemoryVersion, PolicyEngine, Settings, Signal,
+    actuator::{Actuator, Applied},
+    journal::{Journal, RestoreOutcome, Restored},
+};
 use crate::{
+    api::{PolicyHandle, PolicyMode, StatusHandle},
+    cgroup::Hierarchies,
     clock::monotonic_ns,
-    event::{EventBody, PolicyActionEvent, Source},
+    event::{EventBody, PolicyActionEvent, PolicyRestoredEvent, Source},
+    host::HostRoot,
     pipeline::Pipeline,
 };
 
-/// Runs the engine until the bus closes.
-pub async fn run(
+/// How the agent runs its policy.
+#[derive(Clone, Debug)]
+pub struct PolicyOptions {
+    pub settings: Settings,
+    /// The requested mode (observe or enforce), watched for changes.
+    pub mode: PolicyHandle,
+    /// Where the `policy` subsystem's effective mode is shown (`/api/status`).
+    pub status: StatusHandle,
+    /// Where enforce mode journals originals (`policy.journal_path`).
+    pub journal_path: PathBuf,
+    /// How often pressure may end and deferred changes are retried.
+    pub tick: Duration,
+}
+
+impl PolicyOptions {
+    /// Options with a fresh mode handle in `mode`, a private status and a 1 s tick.
+    pub fn new(settings: Settings, mode: PolicyMode, journal_path: PathBuf) -> Self {
+        let handle = PolicyHandle::default();
+        handle.set_mode(mode);
+        PolicyOptions {
+            settings,
+            mode: handle,
+            status: StatusHandle::default(),
+            journal_path,
+            tick: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The actuator shared by the runner and the agent's shutdown (which restores through it).
+pub type SharedActuator = Arc<Mutex<Actuator>>;
+
+pub fn lock(actuator: &SharedActuator) -> MutexGuard<'_, Actuator> {
+    actuator.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Opens the journal and puts back whatever a previous run left in it (after a crash or
+/// `kill -9`), before anything else runs. `Err`: the journal cannot be used, and enforce mode
+/// cannot run (the reason is alerted).
+pub fn recover(
+    pipeline: &Pipeline,
+    host: &HostRoot,
+    hierarchies: &Hierarchies,
+    journal_path: &std::path::Path,
+) -> Result<SharedActuator, String> {
+    let mut journal = Journal::open(journal_path).map_err(|e| e.to_string())?;
+    if !journal.is_empty() {
+        tracing::warn!(
+            target: "policy",
+            "{} values were left changed by a previous run; restoring them from {}",
+            journal.len(),
+            journal_path.display()
+        );
+        let restored = journal.restore_all();
+        publish_restored(pipeline, "startup", &restored);
+    }
+    Ok(Arc::new(Mutex::new(Actuator::new(
+        host.clone(),
+        hierarchies.clone(),
+        journal,
+    ))))
+}
+
+/// Publishes one `policy.restored` event per file.
+pub fn publish_restored(pipeline: &Pipeline, trigger: &'static str, restored: &[Restored]) {
+    for r in restored {
+        let (outcome, error) = match &r.outcome {
+            RestoreOutcome::Restored => ("restored", None),
+            RestoreOutcome::Vanished => ("vanished", None),
+            RestoreOutcome::Failed(e) => ("failed", Some(e.clone())),
+        };
+        match &error {
+            Some(e) => {
+                tracing::error!(target: "policy", "{}: original {:?} not restored: {e}", r.file.display(), r.value)
+            }
+            None => {
+                tracing::info!(target: "policy", "{}: original {:?} {outcome}", r.file.display(), r.value)
+            }
+        }
+        let body = EventBody::PolicyRestored(PolicyRestoredEvent {
+            trigger,
+            container: r.container.clone(),
+            file: r.file.display().to_string(),
+            value: r.value.clone(),
+            outcome,
+            error,
+        });
+        pipeline.ingest(Source::Policy, SystemTime::now(), monotonic_ns(), body);
+    }
+}
+
+struct Runner {
     pipeline: Arc<Pipeline>,
     settings: Settings,
     memory: MemoryVersion,
-    tick: Duration,
+    engine: PolicyEngine,
+    /// `Err`: why enforce mode cannot write (journal unusable, read-only cgroup filesystem).
+    actuator: Result<SharedActuator, String>,
+    status: StatusHandle,
+    enforcing: bool,
+    /// The effective mode shown in the status: `enforce`, `observe` or `degraded`.
+    label: &'static str,
+    permission_alerted: bool,
+}
+
+/// Runs the policy until the bus closes. `actuator` is what [`recover`] gave.
+pub async fn run(
+    pipeline: Arc<Pipeline>,
+    options: PolicyOptions,
+    memory: MemoryVersion,
+    actuator: Result<SharedActuator, String>,
+    writable: Result<(), String>,
 ) {
-    let mut engine = PolicyEngine::new(settings);
     let mut rx = pipeline.bus().subscribe();
-    let mut ticker = tokio::time::interval(tick);
+    let mut mode_rx = options.mode.subscribe();
+    let actuator = match (actuator, writable) {
+        (Ok(a), Ok(())) => Ok(a),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    let mut runner = Runner {
+        engine: PolicyEngine::new(options.settings.clone()),
+        settings: options.settings,
+        pipeline,
+        memory,
+        actuator,
+        status: options.status,
+        enforcing: false,
+        label: "observe",
+        permission_alerted: false,
+    };
+    runner.set_mode(options.mode.mode());
+    let mut ticker = tokio::time::interval(options.tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let actions = tokio::select! {
             item = rx.recv() => match item {
                 Ok(event) => match Input::from_event(&event, memory) {
-                    Some(input) => engine.on_input(&input, event.mono_ns),
+                    Some(input) => {
+                        let input = runner.with_originals(input);
+                        runner.engine.on_input(&input, event.mono_ns)
+                    }
                     None => continue,
                 },
                 Err(RecvError::Lagged(n)) => {
@@ -38,124 +178,159 @@ pub async fn run(
                 }
                 Err(RecvError::Closed) => return,
             },
-            _ = ticker.tick() => engine.on_input(&Input::tick(), monotonic_ns()),
+            _ = ticker.tick() => runner.engine.on_input(&Input::tick(), monotonic_ns()),
+            changed = mode_rx.changed() => {
+                if changed.is_err() {
+                    std::future::pending::<()>().await;
+                }
+                let mode = mode_rx.borrow_and_update().mode;
+                runner.set_mode(mode);
+                continue;
+            }
         };
         for action in actions {
-            tracing::info!(
-                target: "policy",
-                "{} {} {}: {:?} -> {} ({}) [observe: not written]",
-                action.class,
-                action.key,
-                action.knob.file(),
-                action.from,
-                action.to,
-                action.reason
-            );
-            let body = EventBody::PolicyAction(PolicyActionEvent {
-                container: action.container,
-                class: action.class,
-                file: action.knob.file(),
-                from: action.from,
-                to: action.to,
-                mode: "observe",
-                written: false,
-                reason: action.reason,
-                cause_event_id: action.cause_event_id,
-            });
-            pipeline.ingest(Source::Policy, SystemTime::now(), monotonic_ns(), body);
+            runner.act(action);
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{
-        attribution::Attributor,
-        bus::Bus,
-        cgroup::Hierarchies,
-        config::Config,
-        event::{CgroupRef, MemoryTarget, ReclaimKind, ReclaimStall},
-        host::HostRoot,
-        inventory::{HierarchyLabels, Inventory},
-    };
+impl Runner {
+    /// Applies a requested mode: enforce only when the actuator can write.
+    fn set_mode(&mut self, requested: PolicyMode) {
+        let enforce = requested == PolicyMode::Enforce;
+        let (effective, reason) = match (&self.actuator, enforce) {
+            (Ok(_), true) => (true, None),
+            (Err(e), true) => (false, Some(format!("enforce requested, observing: {e}"))),
+            (_, false) => (false, None),
+        };
+        let label = match (effective, &reason) {
+            (true, _) => "enforce",
+            (false, Some(_)) => "degraded",
+            (false, None) => "observe",
+        };
+        if let Some(reason) = reason.as_ref().filter(|_| self.label != label) {
+            tracing::error!(target: "policy", "{reason}");
+            self.alert(reason.clone());
+        }
+        self.label = label;
+        self.status
+            .update(|s| s.set_subsystem("policy", label, reason.clone()));
+        if self.enforcing
+            && !effective
+            && let Ok(a) = &self.actuator
+        {
+            let restored = lock(a).restore_all();
+            publish_restored(&self.pipeline, "observe", &restored);
+        }
+        let changed = self.enforcing != effective;
+        self.enforcing = effective;
+        if changed || self.engine.state().containers.is_empty() {
+            self.reseed();
+        }
+        tracing::info!(target: "policy", "policy mode: {label}");
+    }
 
-    #[tokio::test]
-    async fn a_reclaim_stall_in_a_container_becomes_an_observed_policy_action() {
-        let bus = Bus::new(1024);
-        let mut rx = bus.subscribe();
-        let pipeline = Pipeline::new(
-            Arc::clone(&bus),
-            Inventory::new(HierarchyLabels::new([(4, "memory".to_string())])),
-            Attributor::new(
-                HostRoot::at("/nonexistent"),
-                Hierarchies::from_mountinfo("", ""),
-            ),
-        );
-        let task = tokio::spawn(run(
-            Arc::clone(&pipeline),
-            Settings::from_config(&Config::default()),
-            MemoryVersion::V1,
-            Duration::from_secs(3600),
-        ));
-        tokio::task::yield_now().await;
-        let id = "4f3c2b1a0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b";
-        pipeline.ingest(
-            Source::Ebpf,
-            SystemTime::now(),
-            monotonic_ns(),
-            EventBody::CgroupMkdir {
-                cgroup: CgroupRef {
-                    id: 777,
-                    hierarchy_id: 4,
-                    hierarchy: None,
-                    level: 2,
-                    path: format!("/docker/{id}"),
-                    path_truncated: false,
-                },
-                container: None,
-            },
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        pipeline.ingest(
-            Source::Ebpf,
-            SystemTime::now(),
-            monotonic_ns(),
-            EventBody::MemoryReclaimStall(ReclaimStall {
-                reclaim: ReclaimKind::Memcg,
-                pid: 0,
-                tid: 0,
-                comm: String::new(),
-                duration_ns: 50_000_000,
-                nr_reclaimed: 10,
-                count: 1,
-                aggregated: false,
-                target: MemoryTarget {
-                    cgroup_id: 777,
-                    ..MemoryTarget::default()
-                },
-            }),
-        );
-        let mut stall_id = None;
-        let action = tokio::time::timeout(Duration::from_secs(5), async {
-            loop {
-                let event = rx.recv().await.expect("bus open");
-                match &event.body {
-                    EventBody::MemoryReclaimStall(_) => stall_id = Some(event.id),
-                    EventBody::PolicyAction(a) => return (event.source, a.clone()),
-                    _ => {}
-                }
+    /// A fresh engine that knows every container in the inventory, with its current values as
+    /// originals.
+    fn reseed(&mut self) {
+        self.engine = PolicyEngine::new(self.settings.clone());
+        let records: Vec<_> = self.pipeline.inventory().containers().cloned().collect();
+        let now = monotonic_ns();
+        for record in &records {
+            let mut facts = ContainerFacts::from_record(record, self.memory);
+            if let Ok(a) = &self.actuator {
+                facts.baseline = lock(a).originals(record);
             }
-        })
-        .await
-        .expect("a policy.action");
-        let (source, action) = action;
-        assert_eq!(source, Source::Policy);
-        assert_eq!(action.container.id, id);
-        assert_eq!(action.file, "cpu.weight");
-        assert_eq!((action.mode, action.written), ("observe", false));
-        assert!(stall_id.is_some());
-        assert_eq!(action.cause_event_id, stall_id, "the stall caused it");
-        task.abort();
+            let input = Input {
+                event_id: None,
+                signal: Signal::ContainerAdded(Box::new(facts)),
+            };
+            // No episode runs in a fresh engine: adding a container asks for nothing.
+            let _ = self.engine.on_input(&input, now);
+        }
+    }
+
+    /// A container added: its facts with the current values of its knobs as originals.
+    fn with_originals(&self, mut input: Input) -> Input {
+        if let (Signal::ContainerAdded(facts), Ok(a)) = (&mut input.signal, &self.actuator) {
+            let key = facts.key();
+            let record = self.pipeline.inventory().get(&key).cloned();
+            if let Some(record) = record {
+                facts.baseline = lock(a).originals(&record);
+            }
+        }
+        input
+    }
+
+    fn act(&mut self, action: Action) {
+        let record = self.pipeline.inventory().get(&action.key).cloned();
+        let applied = match &self.actuator {
+            Ok(a) => lock(a).apply(record.as_ref(), &action, self.enforcing),
+            Err(_) => Applied {
+                file: None,
+                before: None,
+                after: action.to.to_string(),
+                written: false,
+                error: None,
+                permission: false,
+            },
+        };
+        let mode = if self.enforcing { "enforce" } else { "observe" };
+        let file = applied.file.as_ref().map(|f| f.display().to_string());
+        match &applied.error {
+            Some(e) => {
+                tracing::warn!(target: "policy", "{} {}: {} not applied: {e}", action.class, action.key, action.knob.file())
+            }
+            None => tracing::info!(
+                target: "policy",
+                "{} {} {}: {:?} -> {} ({}) [{mode}{}]",
+                action.class,
+                action.key,
+                file.as_deref().unwrap_or(action.knob.file()),
+                applied.before,
+                applied.after,
+                action.reason,
+                if applied.written { ": written" } else { ": not written" }
+            ),
+        }
+        if applied.permission && !self.permission_alerted {
+            self.permission_alerted = true;
+            let why = applied.error.clone().unwrap_or_default();
+            self.alert(format!("the policy cannot write cgroup files: {why}"));
+            self.status.update(|s| {
+                s.set_subsystem(
+                    "policy",
+                    "degraded",
+                    Some(format!("cgroup writes fail: {why}")),
+                )
+            });
+        }
+        let body = EventBody::PolicyAction(PolicyActionEvent {
+            container: action.container,
+            class: action.class,
+            knob: action.knob.file(),
+            file,
+            before: applied.before,
+            after: applied.after,
+            mode,
+            written: applied.written,
+            error: applied.error,
+            reason: action.reason,
+            cause_event_id: action.cause_event_id,
+        });
+        self.pipeline
+            .ingest(Source::Policy, SystemTime::now(), monotonic_ns(), body);
+    }
+
+    fn alert(&self, message: String) {
+        let body = EventBody::HealthAlert {
+            subsystem: "policy",
+            message,
+        };
+        self.pipeline
+            .ingest(Source::Policy, SystemTime::now(), monotonic_ns(), body);
     }
 }
+
+#[cfg(test)]
+mod tests;

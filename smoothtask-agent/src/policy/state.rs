@@ -37,6 +37,33 @@ impl Settings {
         Settings::new(&config.policy, &config.pressure)
     }
 
+    /// The settings for where the agent runs: a containerized agent whose adaptation asks for
+    /// conservative bounds keeps cpu.weight within [`CONSERVATIVE_WEIGHTS`] (intersected with
+    /// the configured range) and takes at most half as many actions per minute.
+    pub fn adapted(mut self, adaptation: &crate::detect::Adaptation) -> Settings {
+        if adaptation.conservative_bounds {
+            let range = &mut self.policy.cpu_weight_range;
+            let (min, max) = CONSERVATIVE_WEIGHTS;
+            let narrowed = WeightRange {
+                min: range.min.max(min),
+                max: range.max.min(max),
+            };
+            if narrowed.min <= narrowed.max {
+                *range = narrowed;
+            }
+            self.policy.max_actions_per_min = (self.policy.max_actions_per_min / 2).max(1);
+            tracing::info!(
+                target: "policy",
+                "conservative policy bounds ({}): cpu.weight within [{}, {}], at most {} actions per container per minute",
+                adaptation.reasons.join("; "),
+                self.policy.cpu_weight_range.min,
+                self.policy.cpu_weight_range.max,
+                self.policy.max_actions_per_min
+            );
+        }
+        self
+    }
+
     pub fn dwell_ns(&self) -> u64 {
         duration_ns(self.policy.dwell)
     }
@@ -50,6 +77,10 @@ impl Settings {
         WeightRange { min, max }
     }
 }
+
+/// cpu.weight bounds a containerized agent with conservative bounds keeps to (around the
+/// kernel default of 100).
+pub const CONSERVATIVE_WEIGHTS: (u32, u32) = (50, 200);
 
 pub(super) fn duration_ns(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
