@@ -6,6 +6,7 @@
 pub mod cgroups;
 pub mod daemon;
 pub mod http;
+pub mod policy;
 pub mod privilege;
 pub mod runtimes;
 
