@@ -287,3 +287,53 @@ fn observe_mode_publishes_the_same_actions_and_writes_nothing() {
     assert!(daemon.terminate(Duration::from_secs(10)).is_some());
     assert!(actions(&seen, &fleet.id(Role::Bystander)).is_empty());
 }
+
+#[test]
+fn enforce_without_write_access_observes_and_alerts_once() {
+    let test = "enforce_without_write_access_observes_and_alerts_once";
+    if !require(test, REQUIRES) {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let fleet = Fleet::create("policy-readonly").expect("cgroups");
+    let originals = fleet.snapshot();
+    let config = fleet.config("enforce", 2);
+    // The agent's own mount namespace with the cgroup filesystems read-only, as in a
+    // container started with /sys/fs/cgroup mounted :ro.
+    let script = format!(
+        "mount -o remount,bind,ro {CPU} && mount -o remount,bind,ro {MEMORY} && exec {} --config {}",
+        smoothtask_tests::daemon::smoothtaskd_path().display(),
+        config.display()
+    );
+    let mut daemon = Daemon::spawn_program(
+        "unshare",
+        &["--mount", "--propagation", "private", "sh", "-c", &script],
+    )
+    .expect("spawn");
+    let mut seen = Vec::new();
+    let alert = collect_until(&daemon, &mut seen, Duration::from_secs(30), |v| {
+        v["kind"] == "health.alert"
+    })
+    .expect("a health alert");
+    assert_eq!(alert["subsystem"], "policy");
+    let message = alert["message"].as_str().unwrap();
+    assert!(message.contains("read-only"), "{message}");
+    assert!(message.contains(CPU), "names the mount: {message}");
+
+    let hog = Hog::start(&fleet);
+    let action = collect_until(&daemon, &mut seen, Duration::from_secs(10), |v| {
+        v["kind"] == "policy.action" && v["container"]["id"] == fleet.id(Role::Protected)
+    })
+    .expect("the policy still decides");
+    assert_eq!(
+        (action["mode"].as_str(), action["written"].as_bool()),
+        (Some("observe"), Some(false))
+    );
+    hog.stop();
+    assert!(daemon.terminate(Duration::from_secs(10)).is_some());
+    drain(&daemon, &mut seen);
+    let alerts = seen.iter().filter(|v| v["kind"] == "health.alert").count();
+    assert_eq!(alerts, 1, "raised once");
+    assert_eq!(fleet.snapshot(), originals);
+    assert!(!fleet.journal().exists());
+}
