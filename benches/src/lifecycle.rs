@@ -4,7 +4,9 @@
 //! process, the API with its default queue). Baselines on the same burst, in the same run: an
 //! inotify watcher of the parent directory, and 1 s polling scanners (readdir). The scanners
 //! run at 8 phases 125 ms apart and are pooled, so the baseline's spread is the poll period's,
-//! not an accident of when the burst started. Targets: p99 <= 1 ms, p50 <= 100 us.
+//! not an accident of when the burst started. The same events at an in-process bus subscriber
+//! show how much of the time is the agent and how much the HTTP stream. Targets: p99 <= 1 ms,
+//! p50 <= 100 us.
 
 use std::{
     collections::HashMap,
@@ -23,7 +25,7 @@ use smoothtask_agent::{
     api::{self, ApiState},
     bus::{Bus, DEFAULT_CAPACITY},
     clock::monotonic_ns,
-    event::KernelMode,
+    event::{EventBody, KernelMode},
 };
 
 use crate::{
@@ -42,6 +44,8 @@ pub struct Lifecycle {
     pub agent: Vec<f64>,
     pub inotify: Vec<f64>,
     pub poll: Vec<f64>,
+    /// The same events at an in-process bus subscriber: the agent without the HTTP stream.
+    pub bus: Vec<f64>,
     /// From the first mkdir to the last event at the API subscriber, divided by `n`.
     pub agent_per_cgroup_us: f64,
 }
@@ -96,6 +100,23 @@ pub fn measure(n: usize) -> anyhow::Result<Lifecycle> {
     })?;
 
     let wanted = format!("/{}/docker/", parents.prefix);
+    let on_bus = {
+        let mut rx = agent.bus().subscribe();
+        let wanted = wanted.clone();
+        rt.spawn(async move {
+            let mut seen = HashMap::with_capacity(n);
+            while seen.len() < n {
+                let Ok(event) = rx.recv().await else { break };
+                let now = monotonic_ns();
+                if let EventBody::CgroupMkdir { cgroup, .. } = &event.body
+                    && let Some(id) = cgroup.path.strip_prefix(wanted.as_str())
+                {
+                    seen.entry(id.to_string()).or_insert(now);
+                }
+            }
+            seen
+        })
+    };
     let subscriber = rt.block_on(subscribe(addr, wanted, n))?;
     let stop = Arc::new(AtomicBool::new(false));
     let inotify = Inotify::watch(&parent)?;
@@ -120,6 +141,10 @@ pub fn measure(n: usize) -> anyhow::Result<Lifecycle> {
 
     let got = rt.block_on(async { tokio::time::timeout(WAIT, subscriber).await });
     let got = match got {
+        Ok(joined) => joined?,
+        Err(_) => HashMap::new(),
+    };
+    let on_bus = match rt.block_on(async { tokio::time::timeout(WAIT, on_bus).await }) {
         Ok(joined) => joined?,
         Err(_) => HashMap::new(),
     };
@@ -153,8 +178,9 @@ pub fn measure(n: usize) -> anyhow::Result<Lifecycle> {
     };
     let poll = scans.latencies(&ids, &returned);
     eprintln!(
-        "lifecycle {n}: burst {burst_ms:.1} ms; API subscriber got {} of {n}, inotify {}, polling {}",
+        "lifecycle {n}: burst {burst_ms:.1} ms; API subscriber got {} of {n}, bus {}, inotify {}, polling {}",
         got.len(),
+        on_bus.len(),
         notified.len(),
         poll.len() / SCANNERS
     );
@@ -168,6 +194,7 @@ pub fn measure(n: usize) -> anyhow::Result<Lifecycle> {
         agent: sorted(latency(&got)),
         inotify: sorted(latency(&notified)),
         poll: sorted(poll),
+        bus: sorted(latency(&on_bus)),
         agent_per_cgroup_us: per_cgroup(&got),
     })
 }
@@ -244,6 +271,20 @@ pub fn figures(l: &Lifecycle) -> Vec<Figure> {
             p(&l.agent, 1.0),
             "inotify",
             p(&l.inotify, 1.0),
+        ),
+        Figure::new(
+            &format!("{n} cgroups, mkdir to bus subscriber, p50"),
+            "us",
+            p(&l.bus, 0.5),
+            "inotify",
+            p(&l.inotify, 0.5),
+        ),
+        Figure::new(
+            &format!("{n} cgroups, mkdir to bus subscriber, p99"),
+            "us",
+            p(&l.bus, 0.99),
+            "inotify",
+            p(&l.inotify, 0.99),
         ),
         Figure::new(
             &format!("{n} cgroups, mkdir to API stream, p50"),
