@@ -5,7 +5,10 @@
 #  - starts containerd and dockerd when they are not running (recording their PIDs, so
 #    teardown.sh stops only what this script started),
 #  - makes a busybox root filesystem and imports it as the local image of docker and podman
-#    (no registry is reachable).
+#    (no registry is reachable),
+#  - debootstraps a minimal Debian bookworm and imports it as smoothtask-debian:bookworm, the
+#    base of the production image the deployment tests build (kept as a tar, so only the first
+#    run on a machine downloads it).
 # Everything it creates lives under $STATE (default: <workspace>/target/runtimes).
 # Prints one line per runtime: "runtime <name>: ready" or "runtime <name>: missing: <why>".
 set -uo pipefail
@@ -16,7 +19,7 @@ mkdir -p "$STATE"
 STATE="$(cd "$STATE" && pwd)"
 log() { echo "runtimes: $*" >&2; }
 
-PACKAGES=(docker.io containerd runc podman conmon containernetworking-plugins iptables catatonit lxc busybox-static libcap2-bin prometheus)
+PACKAGES=(docker.io containerd runc podman conmon containernetworking-plugins iptables catatonit lxc busybox-static libcap2-bin prometheus debootstrap)
 DOCKER=/usr/bin/docker   # Debian's client, matching Debian's dockerd (not any other docker on PATH)
 CTR=(ctr --connect-timeout 1s)
 
@@ -90,10 +93,21 @@ start_daemon() { # name, readiness command..., -- daemon command...
 if command -v containerd >/dev/null; then
   start_daemon containerd "${CTR[@]}" version -- containerd
 fi
+# dockerd's default network is a bridge this script creates (smoothtask0, 10.213.77.1/24) and
+# teardown.sh deletes. No iptables rules, no masquerading, no ip_forward: a published port
+# (-p, the deployment tests) reaches the container through docker-proxy, dockerd's userland
+# proxy, and nothing is left in the host's network configuration. The runtime tests use
+# --network none.
+BRIDGE=smoothtask0
+BRIDGE_ADDR=10.213.77.1/24
 if command -v dockerd >/dev/null; then
-  # No bridge and no iptables rules: tests run containers with --network none, and nothing is
-  # left in the host's network configuration.
-  start_daemon dockerd "$DOCKER" info -- dockerd --bridge=none --iptables=false --ip-masq=false \
+  if ! "$DOCKER" info >/dev/null 2>&1 && ! ip link show "$BRIDGE" >/dev/null 2>&1; then
+    ip link add "$BRIDGE" type bridge && echo "$BRIDGE" >"$STATE/bridge.created" \
+      && ip addr add "$BRIDGE_ADDR" dev "$BRIDGE" && ip link set "$BRIDGE" up \
+      || log "cannot create bridge $BRIDGE"
+  fi
+  start_daemon dockerd "$DOCKER" info -- dockerd --bridge="$BRIDGE" --iptables=false --ip-masq=false \
+    --ip-forward=false --userland-proxy=true \
     --containerd=/run/containerd/containerd.sock --pidfile="$STATE/dockerd.self.pid"
 fi
 
@@ -125,10 +139,44 @@ if [ -f "$STATE/rootfs.tar" ]; then
   fi
 fi
 
+# --- Debian base image for the production Dockerfile ------------------------------------------
+# debootstrap (variant minbase) from the mirror apt uses; the tar is kept under $STATE, so a
+# second run only imports it. Users with a registry build FROM debian:bookworm-slim instead.
+BASE_IMAGE=smoothtask-debian:bookworm
+base_tar="$STATE/debian-bookworm.tar"
+apt_mirror() {
+  local uri
+  uri="$(sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | tr ' ' '\n' | grep -v -e security -e '^$' | head -n1)"
+  [ -n "$uri" ] || uri="$(sed -n 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]\+\)[[:space:]]\+bookworm[[:space:]].*/\2/p' /etc/apt/sources.list 2>/dev/null | head -n1)"
+  echo "${uri:-http://deb.debian.org/debian}"
+}
+if [ ! -f "$base_tar" ] && command -v debootstrap >/dev/null; then
+  mirror="$(apt_mirror)"
+  log "debootstrapping Debian bookworm (minbase) from $mirror"
+  rm -rf "$STATE/debian-rootfs"
+  if debootstrap --variant=minbase --include=libcap2-bin bookworm "$STATE/debian-rootfs" "$mirror" >"$STATE/debootstrap.log" 2>&1; then
+    rm -rf "$STATE/debian-rootfs"/var/cache/apt/archives/*.deb "$STATE/debian-rootfs"/var/lib/apt/lists/*
+    tar --numeric-owner --xattrs -C "$STATE/debian-rootfs" -cf "$base_tar.part" . && mv "$base_tar.part" "$base_tar"
+  else
+    log "debootstrap failed; see $STATE/debootstrap.log"
+  fi
+  rm -rf "$STATE/debian-rootfs"
+fi
+if [ -f "$base_tar" ] && "$DOCKER" info >/dev/null 2>&1 && ! "$DOCKER" image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+  "$DOCKER" import -c 'CMD ["/bin/bash"]' "$base_tar" "$BASE_IMAGE" >/dev/null
+fi
+
 # --- report ----------------------------------------------------------------------------------
 "$DOCKER" image inspect smoothtask-busybox:local >/dev/null 2>&1 && echo "runtime docker: ready" || echo "runtime docker: missing: dockerd not answering or image not imported (see $STATE/dockerd.log)"
 CONTAINERS_CONF="$STATE/containers.conf" podman image exists localhost/smoothtask-busybox:local 2>/dev/null && echo "runtime podman: ready" || echo "runtime podman: missing: podman or its image"
 "${CTR[@]}" version >/dev/null 2>&1 && echo "runtime containerd: ready" || echo "runtime containerd: missing: containerd not answering (see $STATE/containerd.log)"
+if ! "$DOCKER" image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+  echo "runtime docker-image-base: missing: $BASE_IMAGE not imported (see $STATE/debootstrap.log)"
+elif ! "$DOCKER" network inspect -f '{{index .Options "com.docker.network.bridge.name"}}' bridge 2>/dev/null | grep -q .; then
+  echo "runtime docker-image-base: missing: dockerd has no default bridge network (started by someone else with --bridge=none?), so -p cannot publish a port"
+else
+  echo "runtime docker-image-base: ready"
+fi
 command -v runc >/dev/null && echo "runtime runc: ready" || echo "runtime runc: missing: runc not installed"
 command -v lxc-start >/dev/null && [ -x /bin/busybox ] && echo "runtime lxc: ready" || echo "runtime lxc: missing: lxc or busybox-static not installed"
 echo "$STATE" >"$STATE/.prepared"
