@@ -5,6 +5,7 @@
 
 pub mod cgroups;
 pub mod daemon;
+pub mod deploy;
 pub mod http;
 pub mod policy;
 pub mod privilege;
