@@ -48,7 +48,8 @@ fn smoothtaskd() -> anyhow::Result<PathBuf> {
     Ok(bin)
 }
 
-/// A config file written for one run; removed on drop.
+/// A config file written for one run (policy explicitly in observe mode: the benchmark never
+/// writes to a cgroup, least of all to ones it did not create); removed on drop.
 struct ConfigFile(PathBuf);
 
 impl ConfigFile {
@@ -58,7 +59,7 @@ impl ConfigFile {
         std::fs::write(
             &path,
             format!(
-                "ebpf:\n  enabled: {ebpf}\ninventory:\n  rescan_interval_sec: {rescan}\ncontainer:\n  metrics:\n    interval_sec: 1\nevents:\n  output: none\napi:\n  listen: 127.0.0.1:{port}\nlog:\n  level: warn\n"
+                "policy:\n  mode: observe\nebpf:\n  enabled: {ebpf}\ninventory:\n  rescan_interval_sec: {rescan}\ncontainer:\n  metrics:\n    interval_sec: 1\nevents:\n  output: none\napi:\n  listen: 127.0.0.1:{port}\nlog:\n  level: warn\n"
             ),
         )?;
         Ok(Self(path))
