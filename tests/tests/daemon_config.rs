@@ -63,13 +63,13 @@ fn sighup_rejects_a_bad_file_then_applies_a_good_one_and_the_api_answers() {
     let port = free_port();
     // Enforce mode, journalled in the test's directory, with a class no container matches:
     // this test must not change the host's containers.
-    let policy = |mode: &str| {
+    let config_text = |mode: &str| {
         format!(
             "api:\n  listen: 127.0.0.1:{port}\npolicy:\n  mode: {mode}\n  journal_path: {}\n  classes:\n    - name: none\n      priority: normal\n      match:\n        - id: 'no-such-container-*'\n",
             dir.join("journal.json").display()
         )
     };
-    std::fs::write(&file, policy("enforce")).unwrap();
+    std::fs::write(&file, config_text("enforce")).unwrap();
     let path = file.display().to_string();
     let mut daemon = Daemon::spawn(&["--config", &path]).expect("spawn");
     daemon
@@ -134,7 +134,7 @@ fn sighup_rejects_a_bad_file_then_applies_a_good_one_and_the_api_answers() {
         "the running configuration stays: {policy}"
     );
 
-    std::fs::write(&file, policy("observe")).unwrap();
+    std::fs::write(&file, config_text("observe")).unwrap();
     hup();
     let reloaded = daemon
         .wait_for(Duration::from_secs(10), |v| v["kind"] == "config.reloaded")
