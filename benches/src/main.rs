@@ -11,6 +11,7 @@ mod kernel_overhead;
 mod lifecycle;
 mod machine;
 mod metrics_pass;
+mod pressure_action;
 mod reaction;
 mod report;
 mod scale;
@@ -76,8 +77,9 @@ fn run(out: &std::path::Path) -> anyhow::Result<()> {
     if want("throughput") {
         report.push(throughput::run()?);
     }
-    // PRESSURE TO ACTION (issue 11): the lead adds `pressure_action::run()` here (pressure
-    // event -> cgroup write done in enforce mode, p50/p99, beside a 1 s polling loop).
+    if want("pressure") {
+        report.push(pressure_action::run()?);
+    }
     let steady_small = if want("steady") || want("scale") {
         let s = steady_state::measure(STEADY_SMALL, window(STEADY_WINDOW_SMALL))?;
         report.push(steady_state::benchmark(&s));
