@@ -21,8 +21,6 @@ use crate::{
     pipeline::Pipeline,
 };
 
-/// Open files left for everything but the kept-open control files.
-const FD_RESERVE: usize = 512;
 /// Usage must fall this far below the ratio before `memory.limit_near` can fire again.
 const LIMIT_NEAR_HYSTERESIS: f64 = 0.05;
 
@@ -139,7 +137,8 @@ pub async fn run(
     options: SamplerOptions,
     samples: Arc<Samples>,
 ) {
-    let budget = FdBudget::from_rlimit(FD_RESERVE);
+    // Shared with the per-container PSI triggers.
+    let budget = FdBudget::process();
     let mut tracked: HashMap<String, Tracked> = HashMap::new();
     let mut tick = tokio::time::interval(options.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

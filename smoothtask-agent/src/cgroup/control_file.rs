@@ -47,12 +47,24 @@ impl FdBudget {
         FdBudget::new(soft.saturating_sub(reserve))
     }
 
+    /// The process's one budget for descriptors held long (kept-open control files, PSI
+    /// triggers): the soft limit minus [`PROCESS_RESERVE`] for everything else (sockets, the
+    /// policy's one-shot reads and its journal, logs).
+    pub fn process() -> FdBudget {
+        static BUDGET: std::sync::OnceLock<FdBudget> = std::sync::OnceLock::new();
+        BUDGET
+            .get_or_init(|| FdBudget::from_rlimit(PROCESS_RESERVE))
+            .clone()
+    }
+
     /// Files that may still be kept open.
     pub fn available(&self) -> usize {
         self.0.load(Ordering::Relaxed)
     }
 
-    fn try_take(&self) -> Option<FdToken> {
+    /// One descriptor's worth of the budget, given back when the token drops; `None` when the
+    /// budget is spent.
+    pub fn try_take(&self) -> Option<FdToken> {
         self.0
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
             .ok()
@@ -60,9 +72,12 @@ impl FdBudget {
     }
 }
 
+/// Descriptors [`FdBudget::process`] leaves for everything not held long.
+pub const PROCESS_RESERVE: usize = 512;
+
 /// One unit of an [`FdBudget`], given back when dropped.
 #[derive(Debug)]
-struct FdToken(FdBudget);
+pub struct FdToken(FdBudget);
 
 impl Drop for FdToken {
     fn drop(&mut self) {

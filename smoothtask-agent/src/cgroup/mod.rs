@@ -19,7 +19,7 @@ mod render;
 mod subsystems;
 mod weight;
 
-pub use control_file::{ControlFile, FdBudget};
+pub use control_file::{ControlFile, FdBudget, FdToken, PROCESS_RESERVE};
 pub use error::{CgroupError, ParseError};
 pub use file::{
     read_cpu_max_v1, read_cpu_max_v2, read_flat_keyed, read_limit, read_max_value, read_optional,

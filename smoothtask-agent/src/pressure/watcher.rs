@@ -13,7 +13,7 @@ use tokio::{sync::broadcast::error::RecvError, task::JoinHandle};
 
 use super::{Resource, StallKind, Trigger, TriggerSpec, has_cap_sys_resource, trigger::Fired};
 use crate::{
-    cgroup::{Hierarchies, HierarchyRef},
+    cgroup::{FdBudget, FdToken, Hierarchies, HierarchyRef},
     clock::monotonic_ns,
     event::{ContainerRef, EventBody, PressureThreshold, Source},
     host::HostRoot,
@@ -166,15 +166,26 @@ async fn per_container(
     spec: TriggerSpec,
 ) {
     let mut rx = pipeline.bus().subscribe();
-    let mut armed: HashMap<String, JoinHandle<()>> = HashMap::new();
-    let arm = |key: String,
-               path: String,
-               container: ContainerRef,
-               armed: &mut HashMap<String, JoinHandle<()>>| {
+    // Each trigger holds a descriptor: they share the process's budget with the sampler's
+    // kept-open files, so thousands of containers cannot starve the agent of descriptors.
+    let budget = FdBudget::process();
+    let mut spent_warned = false;
+    let mut armed: HashMap<String, (JoinHandle<()>, FdToken)> = HashMap::new();
+    let mut arm = |key: String,
+                   path: String,
+                   container: ContainerRef,
+                   armed: &mut HashMap<String, (JoinHandle<()>, FdToken)>| {
         if armed.contains_key(&key) {
             return;
         }
         let Some(dir) = HierarchyRef::V2(&v2.0).host_fs_path(&host, &path) else {
+            return;
+        };
+        let Some(token) = budget.try_take() else {
+            if !spent_warned {
+                spent_warned = true;
+                tracing::warn!(target: "pressure", "open-file budget spent: no PSI trigger for {key} and later containers while it stays spent ({} armed)", armed.len());
+            }
             return;
         };
         let file: PathBuf = dir.join("memory.pressure");
@@ -187,7 +198,7 @@ async fn per_container(
                     Some(container),
                     Arc::clone(&pipeline),
                 ));
-                armed.insert(key, task);
+                armed.insert(key, (task, token));
             }
             Err(err) => tracing::debug!(target: "pressure", "{err}"),
         }
@@ -219,7 +230,7 @@ async fn per_container(
                         container.container.runtime.as_str(),
                         container.container.id
                     );
-                    if let Some(task) = armed.remove(&key) {
+                    if let Some((task, _token)) = armed.remove(&key) {
                         task.abort();
                     }
                 }
