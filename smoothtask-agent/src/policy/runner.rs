@@ -188,11 +188,21 @@ pub async fn run(
                 continue;
             }
         };
-        for action in actions {
-            runner.act(action);
+        if !actions.is_empty() {
+            // File I/O for every action: off the async workers when the runtime allows it.
+            match tokio::runtime::Handle::current().runtime_flavor() {
+                tokio::runtime::RuntimeFlavor::MultiThread => {
+                    tokio::task::block_in_place(|| runner.act_all(actions));
+                }
+                _ => runner.act_all(actions),
+            }
         }
     }
 }
+
+/// Up to this many actions at once are logged one by one at info; larger batches (a policy
+/// over thousands of containers) get one summary line, the details at debug and in events.
+const LOG_EACH_UP_TO: usize = 8;
 
 impl Runner {
     /// Applies a requested mode: enforce only when the actuator can write.
@@ -262,7 +272,32 @@ impl Runner {
         input
     }
 
-    fn act(&mut self, action: Action) {
+    fn act_all(&mut self, actions: Vec<Action>) {
+        let total = actions.len();
+        let (mut written, mut failed, mut first_error) = (0, 0, None);
+        for action in actions {
+            let applied = self.act(action, total <= LOG_EACH_UP_TO);
+            written += usize::from(applied.written);
+            if let Some(e) = applied.error {
+                failed += 1;
+                first_error.get_or_insert(e);
+            }
+        }
+        if total > LOG_EACH_UP_TO {
+            let mode = if self.enforcing { "enforce" } else { "observe" };
+            match first_error {
+                Some(e) => {
+                    tracing::warn!(target: "policy", "{total} actions ({mode}): {written} written, {failed} not applied (first: {e})")
+                }
+                None => {
+                    tracing::info!(target: "policy", "{total} actions ({mode}): {written} written")
+                }
+            }
+        }
+    }
+
+    /// Applies and publishes one action; returns what became of it.
+    fn act(&mut self, action: Action, log_each: bool) -> Applied {
         let record = self.pipeline.inventory().get(&action.key).cloned();
         let applied = match &self.actuator {
             Ok(a) => lock(a).apply(record.as_ref(), &action, self.enforcing),
@@ -277,21 +312,20 @@ impl Runner {
         };
         let mode = if self.enforcing { "enforce" } else { "observe" };
         let file = applied.file.as_ref().map(|f| f.display().to_string());
+        let shown = file.as_deref().unwrap_or(action.knob.file());
         match &applied.error {
-            Some(e) => {
+            Some(e) if log_each => {
                 tracing::warn!(target: "policy", "{} {}: {} not applied: {e}", action.class, action.key, action.knob.file())
             }
-            None => tracing::info!(
-                target: "policy",
-                "{} {} {}: {:?} -> {} ({}) [{mode}{}]",
-                action.class,
-                action.key,
-                file.as_deref().unwrap_or(action.knob.file()),
-                applied.before,
-                applied.after,
-                action.reason,
-                if applied.written { ": written" } else { ": not written" }
-            ),
+            Some(e) => {
+                tracing::debug!(target: "policy", "{} {}: {} not applied: {e}", action.class, action.key, action.knob.file())
+            }
+            None if log_each => {
+                tracing::info!(target: "policy", "{} {} {shown}: {:?} -> {} ({}) [{mode}{}]", action.class, action.key, applied.before, applied.after, action.reason, if applied.written { ": written" } else { ": not written" })
+            }
+            None => {
+                tracing::debug!(target: "policy", "{} {} {shown}: {:?} -> {} [{mode}]", action.class, action.key, applied.before, applied.after)
+            }
         }
         if applied.permission && !self.permission_alerted {
             self.permission_alerted = true;
@@ -310,16 +344,17 @@ impl Runner {
             class: action.class,
             knob: action.knob.file(),
             file,
-            before: applied.before,
-            after: applied.after,
+            before: applied.before.clone(),
+            after: applied.after.clone(),
             mode,
             written: applied.written,
-            error: applied.error,
+            error: applied.error.clone(),
             reason: action.reason,
             cause_event_id: action.cause_event_id,
         });
         self.pipeline
             .ingest(Source::Policy, SystemTime::now(), monotonic_ns(), body);
+        applied
     }
 
     fn alert(&self, message: String) {

@@ -130,3 +130,46 @@ fn class_bounds_are_narrowed_to_the_global_range() {
         ]
     );
 }
+
+#[test]
+fn a_containerized_agent_with_conservative_bounds_narrows_weights_and_rate() {
+    use crate::detect::{Adaptation, CpuQuota, Limit, OwnLimits};
+    let quota = CpuQuota {
+        quota_us: 20_000,
+        period_us: 100_000,
+    };
+    let adaptation = Adaptation {
+        limits: OwnLimits {
+            memory_bytes: Limit::Unlimited,
+            cpu: Limit::Limited(quota),
+        },
+        sampling_interval_scale: 5.0,
+        memory_budget_bytes: None,
+        conservative_bounds: true,
+        reasons: vec!["CPU quota 0.2 cores".into()],
+    };
+    let s = settings().adapted(&adaptation);
+    assert_eq!(s.policy.cpu_weight_range.min, 50);
+    assert_eq!(s.policy.cpu_weight_range.max, 200);
+    assert_eq!(s.policy.max_actions_per_min, 3);
+    let bounds = s.weight_bounds(&s.policy.classes[0]);
+    assert_eq!(
+        (bounds.min, bounds.max),
+        (200, 200),
+        "latency-critical [200, 500] narrowed"
+    );
+    let mut e = engine_with(s, &["web-1", "job-1"]);
+    let raised = summary(&e.on_input(&psi(Resource::Cpu, None), SEC));
+    assert_eq!(
+        raised,
+        vec![
+            (key("web-1"), Knob::CpuWeight, 200),
+            (key("job-1"), Knob::CpuWeight, 50),
+        ]
+    );
+    let relaxed = settings().adapted(&Adaptation {
+        conservative_bounds: false,
+        ..adaptation
+    });
+    assert_eq!(relaxed, settings(), "no change without conservative bounds");
+}
