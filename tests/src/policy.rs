@@ -111,47 +111,15 @@ impl Fleet {
         self.dir.join("journal.json")
     }
 
-    /// A configuration file selecting the protected and the batch cgroup, in `mode`, with
-    /// `dwell_sec`; pressure comes only from reclaim stalls (PSI and the sampler are off, so
-    /// nothing else on the machine enters or prolongs an episode by a trigger).
+    /// A configuration file selecting the protected and the batch cgroup (see [`config`]).
     pub fn config(&self, mode: &str, dwell_sec: u64) -> PathBuf {
-        let glob = |role: Role| format!("/{}/docker-{}*", self.prefix, role.digit());
-        let text = format!(
-            "policy:
-  mode: {mode}
-  dwell_sec: {dwell_sec}
-  max_actions_per_min: 60
-  cpu_weight_range: [10, 500]
-  memory_protection: true
-  journal_path: {journal}
-  classes:
-    - name: protected
-      priority: latency-critical
-      match:
-        - cgroup_path: '{protected}'
-      cpu_weight: [100, 400]
-      memory_low_bytes: {low}
-    - name: batch
-      priority: batch
-      match:
-        - cgroup_path: '{batch}'
-      cpu_weight: [10, 100]
-pressure:
-  psi:
-    enabled: false
-  reclaim_stall_threshold_us: 1
-container:
-  metrics:
-    enabled: false
-api:
-  enabled: false
-events:
-  output: stdout
-",
-            journal = self.journal().display(),
-            protected = glob(Role::Protected),
-            batch = glob(Role::Batch),
-            low = PROTECTED_LOW,
+        let glob = |role: Role| format!("cgroup_path: '/{}/docker-{}*'", self.prefix, role.digit());
+        let text = config(
+            mode,
+            dwell_sec,
+            &self.journal(),
+            &glob(Role::Protected),
+            &glob(Role::Batch),
         );
         let path = self.dir.join(format!("{mode}.yml"));
         std::fs::write(&path, text).expect("write config");
@@ -175,6 +143,48 @@ impl Drop for Fleet {
         self.roots.clear();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A policy configuration in `mode` with `dwell_sec`, journalled at `journal`: class
+/// `protected` (latency-critical, cpu.weight [100, 400], memory protection [`PROTECTED_LOW`])
+/// selected by `protected` and class `batch` (cpu.weight [10, 100]) by `batch`, each a selector
+/// as YAML (`id: '3f2a*'`). Pressure comes only from reclaim stalls: PSI and the sampler are
+/// off, so nothing else on the machine enters or prolongs an episode by a trigger.
+pub fn config(mode: &str, dwell_sec: u64, journal: &Path, protected: &str, batch: &str) -> String {
+    format!(
+        "policy:
+  mode: {mode}
+  dwell_sec: {dwell_sec}
+  max_actions_per_min: 60
+  cpu_weight_range: [10, 500]
+  memory_protection: true
+  journal_path: {journal}
+  classes:
+    - name: protected
+      priority: latency-critical
+      match:
+        - {protected}
+      cpu_weight: [100, 400]
+      memory_low_bytes: {PROTECTED_LOW}
+    - name: batch
+      priority: batch
+      match:
+        - {batch}
+      cpu_weight: [10, 100]
+pressure:
+  psi:
+    enabled: false
+  reclaim_stall_threshold_us: 1
+container:
+  metrics:
+    enabled: false
+api:
+  enabled: false
+events:
+  output: stdout
+",
+        journal = journal.display(),
+    )
 }
 
 fn scope(prefix: &str, role: Role) -> String {

@@ -10,7 +10,7 @@ use serde_json::Value;
 use smoothtask_tests::{
     Requirement,
     daemon::Daemon,
-    policy::poll,
+    policy::{self, poll},
     require,
     runtimes::{self, Container, ContainerSpec, Runtime, require_runtime},
     unique_prefix,
@@ -61,39 +61,15 @@ fn enforce_next_to_two_docker_containers_changes_their_cgroups_and_gives_them_ba
     let dir = std::env::temp_dir().join(unique_prefix("docker-policy"));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("enforce.yml");
+    let selector = |id: &str| format!("{{runtime: docker, id: '{id}'}}");
     std::fs::write(
         &config,
-        format!(
-            "policy:
-  mode: enforce
-  dwell_sec: 2
-  journal_path: {journal}
-  classes:
-    - name: web
-      priority: latency-critical
-      match:
-        - runtime: docker
-          id: '{protected}'
-      cpu_weight: [100, 400]
-    - name: jobs
-      priority: batch
-      match:
-        - runtime: docker
-          id: '{batch}'
-      cpu_weight: [10, 100]
-pressure:
-  psi:
-    enabled: false
-  reclaim_stall_threshold_us: 1
-container:
-  metrics:
-    enabled: false
-api:
-  enabled: false
-",
-            journal = dir.join("journal.json").display(),
-            protected = protected.id,
-            batch = batch.id,
+        policy::config(
+            "enforce",
+            2,
+            &dir.join("journal.json"),
+            &selector(&protected.id),
+            &selector(&batch.id),
         ),
     )
     .unwrap();
@@ -126,11 +102,11 @@ api:
     let (web, jobs) = (by_id(&protected.id), by_id(&batch.id));
     assert_eq!(
         (web["class"].as_str(), web["after"].as_str()),
-        (Some("web"), Some("4096"))
+        (Some("protected"), Some("4096"))
     );
     assert_eq!(
         (jobs["class"].as_str(), jobs["after"].as_str()),
-        (Some("jobs"), Some("102"))
+        (Some("batch"), Some("102"))
     );
     for a in [web, jobs] {
         assert_eq!(
