@@ -12,54 +12,74 @@ use tokio::{
 
 use crate::event::Event;
 
+/// A bus subscription as the sinks read it: items until the bus closes or, once `stop` turns
+/// true, until what is already queued has been handed out.
+struct Feed {
+    rx: Receiver<Arc<Event>>,
+    stop: watch::Receiver<bool>,
+    stopping: bool,
+}
+
+impl Feed {
+    fn new(rx: Receiver<Arc<Event>>, stop: watch::Receiver<bool>) -> Self {
+        Feed {
+            rx,
+            stop,
+            stopping: false,
+        }
+    }
+
+    /// The next line to write (an event, or a `lagged` record); `None` when the sink ends.
+    async fn next(&mut self) -> Option<String> {
+        loop {
+            if self.stopping {
+                return self.ready();
+            }
+            tokio::select! {
+                item = self.rx.recv() => return match item {
+                    Ok(event) => Some(event.to_json()),
+                    Err(RecvError::Lagged(missed)) => Some(lagged(missed)),
+                    Err(RecvError::Closed) => None,
+                },
+                _ = self.stop.wait_for(|s| *s) => self.stopping = true,
+            }
+        }
+    }
+
+    /// A line already queued, without waiting; `None` when nothing is (or the bus closed).
+    fn ready(&mut self) -> Option<String> {
+        match self.rx.try_recv() {
+            Ok(event) => Some(event.to_json()),
+            Err(TryRecvError::Lagged(missed)) => Some(lagged(missed)),
+            Err(TryRecvError::Empty | TryRecvError::Closed) => None,
+        }
+    }
+}
+
+/// The record a sink writes in place of the events it missed.
+fn lagged(missed: u64) -> String {
+    tracing::warn!(target: "sink", "event log fell behind and missed {missed} events");
+    format!(r#"{{"kind":"lagged","missed":{missed}}}"#)
+}
+
 /// Writes every event from `rx` to `out`, one line each, flushing whenever the bus is drained.
 /// A lag (the sink fell more than the bus capacity behind) is written as a `lagged` record with
 /// the number of events missed. Returns when the bus closes or the output fails.
 /// When `stop` turns true, what is already queued is written and the sink returns.
 pub async fn write_ndjson<W: AsyncWrite + Unpin>(
-    mut rx: Receiver<Arc<Event>>,
+    rx: Receiver<Arc<Event>>,
     out: W,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
     let mut out = BufWriter::new(out);
-    let mut stopping = false;
-    loop {
-        let first = if stopping {
-            match rx.try_recv() {
-                Ok(event) => Ok(event),
-                Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
-                Err(_) => break,
+    let mut feed = Feed::new(rx, stop);
+    'outer: while let Some(first) = feed.next().await {
+        let mut line = Some(first);
+        while let Some(l) = line {
+            if out.write_all(l.as_bytes()).await.is_err() || out.write_all(b"\n").await.is_err() {
+                break 'outer;
             }
-        } else {
-            tokio::select! {
-                item = rx.recv() => item,
-                _ = stop.wait_for(|s| *s) => {
-                    stopping = true;
-                    continue;
-                }
-            }
-        };
-        if !write_one(&mut out, first).await {
-            break;
-        }
-        loop {
-            match rx.try_recv() {
-                Ok(event) => {
-                    if !write_one(&mut out, Ok(event)).await {
-                        return;
-                    }
-                }
-                Err(TryRecvError::Lagged(n)) => {
-                    if !write_one(&mut out, Err(RecvError::Lagged(n))).await {
-                        return;
-                    }
-                }
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Closed) => {
-                    let _ = out.flush().await;
-                    return;
-                }
-            }
+            line = feed.ready();
         }
         if out.flush().await.is_err() {
             break;
@@ -72,11 +92,11 @@ pub async fn write_ndjson<W: AsyncWrite + Unpin>(
 /// `max_bytes`: `path` becomes `path.1`, `path.1` becomes `path.2`, ... keeping `keep` old
 /// files. A write error is logged and the sink retries on the next event (nothing panics).
 pub async fn write_ndjson_rotating(
-    mut rx: Receiver<Arc<Event>>,
+    rx: Receiver<Arc<Event>>,
     path: std::path::PathBuf,
     max_bytes: u64,
     keep: u32,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
     let mut file = RotatingFile {
         path,
@@ -85,28 +105,8 @@ pub async fn write_ndjson_rotating(
         size: 0,
         out: None,
     };
-    let mut stopping = false;
-    loop {
-        let item = if stopping {
-            match rx.try_recv() {
-                Ok(event) => Ok(event),
-                Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
-                Err(_) => break,
-            }
-        } else {
-            tokio::select! {
-                item = rx.recv() => item,
-                _ = stop.wait_for(|s| *s) => {
-                    stopping = true;
-                    continue;
-                }
-            }
-        };
-        let line = match item {
-            Ok(event) => event.to_json(),
-            Err(RecvError::Lagged(missed)) => format!(r#"{{"kind":"lagged","missed":{missed}}}"#),
-            Err(RecvError::Closed) => break,
-        };
+    let mut feed = Feed::new(rx, stop);
+    while let Some(line) = feed.next().await {
         if let Err(err) = file.write_line(&line).await {
             tracing::error!(target: "sink", "event log {}: {err}", file.path.display());
         }
@@ -165,22 +165,6 @@ impl RotatingFile {
         self.size += len;
         Ok(())
     }
-}
-
-/// Writes one received item; false when the loop should stop.
-async fn write_one<W: AsyncWrite + Unpin>(
-    out: &mut BufWriter<W>,
-    item: Result<Arc<Event>, RecvError>,
-) -> bool {
-    let line = match item {
-        Ok(event) => event.to_json(),
-        Err(RecvError::Lagged(missed)) => {
-            tracing::warn!(target: "sink", "event log fell behind and missed {missed} events");
-            format!(r#"{{"kind":"lagged","missed":{missed}}}"#)
-        }
-        Err(RecvError::Closed) => return false,
-    };
-    out.write_all(line.as_bytes()).await.is_ok() && out.write_all(b"\n").await.is_ok()
 }
 
 #[cfg(test)]
