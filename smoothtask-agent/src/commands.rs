@@ -59,17 +59,29 @@ pub fn list_containers(host: &HostRoot) -> Result<Vec<ContainerListing>, Command
 }
 
 fn listing(host: &HostRoot, hierarchies: &Hierarchies, c: &ContainerRecord) -> ContainerListing {
-    let path = c.cgroup_path().unwrap_or("/").to_string();
-    // The runtimes known here use the same path in every hierarchy.
-    let paths = CgroupPaths::uniform(path.clone());
-    let mut metrics = collect_cgroup_metrics(host, hierarchies, &paths, c.pids.first().copied());
+    listing_with(c, container_metrics(host, hierarchies, c))
+}
+
+/// The metrics of a container's cgroup (the runtimes known here use the same path in every
+/// hierarchy).
+pub(crate) fn container_metrics(
+    host: &HostRoot,
+    hierarchies: &Hierarchies,
+    c: &ContainerRecord,
+) -> ContainerMetrics {
+    let paths = CgroupPaths::uniform(c.cgroup_path().unwrap_or("/").to_string());
+    collect_cgroup_metrics(host, hierarchies, &paths, c.pids.first().copied())
+}
+
+/// A container's listing with `metrics` (their runtime and id filled in from the record).
+pub(crate) fn listing_with(c: &ContainerRecord, mut metrics: ContainerMetrics) -> ContainerListing {
     metrics.runtime = c.runtime.as_str().to_string();
     metrics.container_id = Some(c.id.clone());
     ContainerListing {
         runtime: c.runtime.as_str().to_string(),
         id: c.id.clone(),
         name: c.name.clone(),
-        cgroup_path: Some(path),
+        cgroup_path: Some(c.cgroup_path().unwrap_or("/").to_string()),
         pod: c.pod.clone(),
         pids: c.pids.iter().copied().collect(),
         metrics,

@@ -17,12 +17,12 @@ use crate::{
         error::ApiError,
         params::{self, ContainerSelector, Query},
     },
-    cgroup::{CgroupPaths, Hierarchies},
-    commands::ContainerListing,
+    cgroup::Hierarchies,
+    commands::{self, ContainerListing},
     event::Event,
     host::HostRoot,
     inventory::{ContainerRecord, Inventory, Membership},
-    metrics::{ContainerMetrics, UnreadableFile, collect_cgroup_metrics},
+    metrics::{ContainerMetrics, UnreadableFile},
 };
 
 /// One container: the `smoothtaskd containers --json` listing plus the inventory's key, cgroups
@@ -52,14 +52,8 @@ pub(crate) fn views(host: &HostRoot, records: Vec<ContainerRecord>) -> Vec<Conta
     records
         .into_iter()
         .map(|c| {
-            let path = c.cgroup_path().unwrap_or("/").to_string();
-            let mut metrics = match &hierarchies {
-                Ok(h) => collect_cgroup_metrics(
-                    host,
-                    h,
-                    &CgroupPaths::uniform(path.clone()),
-                    c.pids.first().copied(),
-                ),
+            let metrics = match &hierarchies {
+                Ok(h) => commands::container_metrics(host, h, &c),
                 Err(e) => ContainerMetrics {
                     unreadable: vec![UnreadableFile {
                         path: e.path().to_path_buf(),
@@ -68,19 +62,9 @@ pub(crate) fn views(host: &HostRoot, records: Vec<ContainerRecord>) -> Vec<Conta
                     ..ContainerMetrics::default()
                 },
             };
-            metrics.runtime = c.runtime.as_str().to_string();
-            metrics.container_id = Some(c.id.clone());
             ContainerView {
+                listing: commands::listing_with(&c, metrics),
                 key: c.key,
-                listing: ContainerListing {
-                    runtime: c.runtime.as_str().to_string(),
-                    id: c.id,
-                    name: c.name,
-                    cgroup_path: Some(path),
-                    pod: c.pod,
-                    pids: c.pids.into_iter().collect(),
-                    metrics,
-                },
                 cgroups: c.cgroups,
                 first_seen: humantime::format_rfc3339_nanos(c.first_seen).to_string(),
             }
