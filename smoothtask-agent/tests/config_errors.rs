@@ -78,7 +78,7 @@ const CASES: &[(&str, &str, &str)] = &[
         "bad selector",
         "policy:\n  classes:\n    - name: a\n      match:\n        - runtime: dokcer\n          name: \"web-[\"\n          qoss: guaranteed\n",
         "{f}:5:20: `policy.classes[0].match[0].runtime`: unknown value `dokcer`; expected one of `docker`, `podman`, `containerd`, `cri-o`, `lxc`, `systemd-nspawn`; did you mean `docker`?\n\
-         {f}:6:17: `policy.classes[0].match[0].name`: `web-[` is not a valid glob: `[` at character 5 is never closed\n\
+         {f}:6:17: `policy.classes[0].match[0].name`: `web-[` is not a valid glob: unclosed character class; missing ']'\n\
          {f}:7:11: unknown key `policy.classes[0].match[0].qoss`; did you mean `policy.classes[0].match[0].qos`?",
     ),
     (

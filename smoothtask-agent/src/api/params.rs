@@ -2,8 +2,6 @@
 //! refused), validating container ids, kinds, numbers and globs, and selecting containers and
 //! events with what was asked. Every refusal is a 400 naming the parameter.
 
-use globset::{Glob, GlobMatcher};
-
 use super::error::ApiError;
 use crate::{event::ContainerRef, event::Event, runtime::ContainerRuntime};
 
@@ -164,10 +162,9 @@ impl KindFilter {
 }
 
 /// A shell glob (`web-*`, `db?`, `[ab]*`); a syntax error is a 400 naming the parameter.
-pub fn parse_glob(key: &str, value: &str) -> Result<GlobMatcher, ApiError> {
-    Glob::new(value)
-        .map(|g| g.compile_matcher())
-        .map_err(|e| ApiError::parameter(key, format!("invalid glob {value:?}: {}", e.kind())))
+pub fn parse_glob(key: &str, value: &str) -> Result<crate::config::Glob, ApiError> {
+    crate::config::Glob::new(value)
+        .map_err(|e| ApiError::parameter(key, format!("invalid glob {value:?}: {e}")))
 }
 
 /// A runtime name as the API prints it (`docker`, `podman`, `cri-o`, ...).
@@ -229,6 +226,6 @@ mod tests {
     fn bad_globs_name_the_parameter() {
         let err = parse_glob("name", "web[").unwrap_err();
         assert!(err.message.starts_with("parameter `name`"), "{err}");
-        assert!(parse_glob("name", "web-*").unwrap().is_match("web-1"));
+        assert!(parse_glob("name", "web-*").unwrap().matches("web-1"));
     }
 }

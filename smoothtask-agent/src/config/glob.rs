@@ -1,63 +1,31 @@
-//! Globs for class selectors: `*` (any run of characters, `/` included), `?` (one character),
-//! `[abc]`, `[a-z]`, `[!abc]`, and `\` to take the next character literally.
+//! Globs for class selectors and API filters, by `globset`: `*` (any run of characters, `/`
+//! included), `?` (one character), `[abc]`, `[a-z]`, `[!abc]`, `{a,b}`, and `\` to take the
+//! next character literally.
 
 use std::fmt;
 
 /// A checked glob pattern.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Glob {
     pattern: String,
-    tokens: Vec<Token>,
+    matcher: globset::GlobMatcher,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Token {
-    Char(char),
-    Any,
-    AnyRun,
-    Class {
-        negated: bool,
-        ranges: Vec<(char, char)>,
-    },
-}
-
-/// Why a pattern is not a glob.
+/// Why a pattern is not a glob (globset's words: "unclosed character class; missing ']'").
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum GlobError {
-    #[error("`[` at character {0} is never closed")]
-    UnclosedClass(usize),
-    #[error("the pattern ends with `\\`")]
-    TrailingEscape,
-}
+#[error("{0}")]
+pub struct GlobError(String);
 
 impl Glob {
     pub fn new(pattern: &str) -> Result<Glob, GlobError> {
-        let chars: Vec<char> = pattern.chars().collect();
-        let mut tokens = Vec::new();
-        let mut i = 0;
-        while i < chars.len() {
-            let token = match chars[i] {
-                '*' => Token::AnyRun,
-                '?' => Token::Any,
-                '\\' => {
-                    i += 1;
-                    Token::Char(*chars.get(i).ok_or(GlobError::TrailingEscape)?)
-                }
-                '[' => {
-                    let (token, end) = class(&chars, i)?;
-                    i = end;
-                    token
-                }
-                c => Token::Char(c),
-            };
-            if !(token == Token::AnyRun && tokens.last() == Some(&Token::AnyRun)) {
-                tokens.push(token);
-            }
-            i += 1;
-        }
+        let glob = globset::GlobBuilder::new(pattern)
+            .literal_separator(false)
+            .backslash_escape(true)
+            .build()
+            .map_err(|e| GlobError(e.kind().to_string()))?;
         Ok(Glob {
             pattern: pattern.to_string(),
-            tokens,
+            matcher: glob.compile_matcher(),
         })
     }
 
@@ -66,75 +34,17 @@ impl Glob {
     }
 
     pub fn matches(&self, text: &str) -> bool {
-        let text: Vec<char> = text.chars().collect();
-        // Iterative matching with one backtrack point for the last `*` (linear in practice).
-        let (mut t, mut p) = (0, 0);
-        let mut star: Option<(usize, usize)> = None;
-        while t < text.len() {
-            match self.tokens.get(p) {
-                Some(Token::AnyRun) => {
-                    star = Some((p, t));
-                    p += 1;
-                    continue;
-                }
-                Some(token) if token.matches_one(text[t]) => {
-                    p += 1;
-                    t += 1;
-                    continue;
-                }
-                _ => {}
-            }
-            match star {
-                Some((sp, st)) => {
-                    p = sp + 1;
-                    t = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            }
-        }
-        self.tokens[p..].iter().all(|t| *t == Token::AnyRun)
+        self.matcher.is_match(text)
     }
 }
 
-impl Token {
-    fn matches_one(&self, c: char) -> bool {
-        match self {
-            Token::Char(x) => *x == c,
-            Token::Any => true,
-            Token::AnyRun => false,
-            Token::Class { negated, ranges } => {
-                ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated
-            }
-        }
+impl PartialEq for Glob {
+    fn eq(&self, other: &Self) -> bool {
+        self.pattern == other.pattern
     }
 }
 
-/// Parses `[...]` starting at `start`; returns the token and the index of the closing `]`.
-fn class(chars: &[char], start: usize) -> Result<(Token, usize), GlobError> {
-    let mut i = start + 1;
-    let negated = matches!(chars.get(i), Some('!' | '^'));
-    if negated {
-        i += 1;
-    }
-    let mut ranges = Vec::new();
-    let mut first = true;
-    loop {
-        let c = *chars.get(i).ok_or(GlobError::UnclosedClass(start + 1))?;
-        if c == ']' && !first {
-            break;
-        }
-        first = false;
-        if chars.get(i + 1) == Some(&'-') && chars.get(i + 2).is_some_and(|c| *c != ']') {
-            ranges.push((c, chars[i + 2]));
-            i += 3;
-        } else {
-            ranges.push((c, c));
-            i += 1;
-        }
-    }
-    Ok((Token::Class { negated, ranges }, i))
-}
+impl Eq for Glob {}
 
 impl fmt::Debug for Glob {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -180,8 +90,10 @@ mod tests {
     }
 
     #[test]
-    fn errors() {
-        assert_eq!(Glob::new("ab[c"), Err(GlobError::UnclosedClass(3)));
-        assert_eq!(Glob::new("ab\\"), Err(GlobError::TrailingEscape));
+    fn errors_say_what_is_wrong() {
+        let unclosed = Glob::new("ab[c").unwrap_err().to_string();
+        assert!(unclosed.contains("unclosed character class"), "{unclosed}");
+        let dangling = Glob::new("ab\\").unwrap_err().to_string();
+        assert!(dangling.contains("dangling"), "{dangling}");
     }
 }

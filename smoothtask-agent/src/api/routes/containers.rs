@@ -97,7 +97,7 @@ pub(crate) async fn list(
         .filter(|c| runtime.as_ref().is_none_or(|r| *r == c.runtime))
         .filter(|c| {
             name.as_ref()
-                .is_none_or(|g| g.is_match(c.name.as_deref().unwrap_or(&c.id)))
+                .is_none_or(|g| g.matches(c.name.as_deref().unwrap_or(&c.id)))
         })
         .filter(|c| {
             pod.as_ref()
