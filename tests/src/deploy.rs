@@ -199,16 +199,7 @@ pub fn get(port: u16, path: &str, token: Option<&str>) -> Result<(u16, String), 
     let mut text = String::new();
     s.read_to_string(&mut text)
         .map_err(|e| format!("read {path}: {e}"))?;
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
+    Ok(crate::http::status_and_body(&text))
 }
 
 fn request(port: u16, path: &str, token: Option<&str>) -> Result<TcpStream, String> {

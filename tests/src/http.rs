@@ -23,12 +23,17 @@ pub fn get(port: u16, path: &str) -> (u16, String) {
     write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").expect("send");
     let mut text = String::new();
     let _ = s.read_to_string(&mut text);
-    let status = text
+    status_and_body(&text)
+}
+
+/// An HTTP/1.x response's status code (0 when there is none) and body.
+pub fn status_and_body(response: &str) -> (u16, String) {
+    let status = response
         .split_whitespace()
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = text
+    let body = response
         .split_once("\r\n\r\n")
         .map(|(_, b)| b.to_string())
         .unwrap_or_default();
