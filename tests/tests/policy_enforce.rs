@@ -337,3 +337,56 @@ fn enforce_without_write_access_observes_and_alerts_once() {
     assert_eq!(fleet.snapshot(), originals);
     assert!(!fleet.journal().exists());
 }
+
+#[test]
+fn switching_to_observe_on_sighup_restores_every_original() {
+    let test = "switching_to_observe_on_sighup_restores_every_original";
+    if !require(test, REQUIRES) {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let fleet = Fleet::create("policy-switch").expect("cgroups");
+    let originals = fleet.snapshot();
+    let mut seen = Vec::new();
+    let config = fleet.config("enforce", 600);
+    let mut daemon = start(&fleet, &config, &mut seen);
+    let hog = Hog::start(&fleet);
+    poll(Duration::from_secs(10), || raised(&fleet).then_some(()))
+        .unwrap_or_else(|| panic!("not raised: {:?}", fleet.snapshot()));
+    hog.stop();
+    // The same file, now in observe mode (the dwell is long: only the switch restores).
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("mode: enforce", "mode: observe")).unwrap();
+    // SAFETY: signalling the daemon this test started.
+    unsafe { libc::kill(daemon.pid() as libc::pid_t, libc::SIGHUP) };
+    collect_until(&daemon, &mut seen, Duration::from_secs(10), |v| {
+        v["kind"] == "config.reloaded"
+    })
+    .expect("config.reloaded");
+    poll(Duration::from_secs(5), || {
+        (fleet.snapshot() == originals).then_some(())
+    })
+    .unwrap_or_else(|| panic!("not restored: {:?}", fleet.snapshot()));
+    // The restore may be published before or after config.reloaded.
+    let mut restored = seen
+        .iter()
+        .filter(|v| v["kind"] == "policy.restored")
+        .count();
+    if restored < 3 {
+        collect_until(&daemon, &mut seen, Duration::from_secs(5), |v| {
+            restored += usize::from(v["kind"] == "policy.restored");
+            restored == 3
+        })
+        .expect("three policy.restored events");
+    }
+    for v in seen.iter().filter(|v| v["kind"] == "policy.restored") {
+        assert_eq!(
+            (v["trigger"].as_str(), v["outcome"].as_str()),
+            (Some("observe"), Some("restored")),
+            "{v}"
+        );
+    }
+    assert!(!fleet.journal().exists());
+    assert!(daemon.terminate(Duration::from_secs(10)).is_some());
+    assert_eq!(fleet.snapshot(), originals);
+}
