@@ -53,10 +53,7 @@ async fn publish(bus: &Bus) {
 }
 
 pub fn run() -> anyhow::Result<Benchmark> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let rt = crate::agent_run::runtime()?;
     rt.block_on(async {
         // Baseline: in-process bus subscribers.
         let bus = Bus::new(EVENTS * 2);

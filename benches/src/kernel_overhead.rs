@@ -5,14 +5,13 @@
 use std::{path::Path, time::Instant};
 
 use anyhow::Context as _;
-use smoothtask_agent::{
-    agent::{Agent, AgentOptions},
-    bus::Bus,
-    event::KernelMode,
-};
+use smoothtask_agent::agent::AgentOptions;
 use smoothtask_tests::{TestCgroup, unique_prefix};
 
-use crate::report::{Benchmark, Figure};
+use crate::{
+    agent_run,
+    report::{Benchmark, Figure},
+};
 
 const ROUNDS: usize = 7;
 const FAULT_MIB: usize = 128;
@@ -64,10 +63,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 pub fn run() -> anyhow::Result<Benchmark> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let rt = agent_run::runtime()?;
     let top = TestCgroup::create(
         Path::new("/sys/fs/cgroup/memory"),
         &unique_prefix("bench-churn"),
@@ -78,18 +74,7 @@ pub fn run() -> anyhow::Result<Benchmark> {
     for _ in 0..ROUNDS {
         faults_off.push(page_faults());
         churn_off.push(cgroup_churn(&top.dir));
-        let agent = rt.block_on(async {
-            let options = AgentOptions {
-                stdout_events: false,
-                ..AgentOptions::default()
-            };
-            Agent::start(&options, Bus::new(1 << 16)).await
-        });
-        anyhow::ensure!(
-            matches!(agent.kernel_mode(), KernelMode::Ebpf { .. }),
-            "the agent did not attach its programs: {:?}",
-            agent.kernel_mode()
-        );
+        let agent = agent_run::start(&rt, AgentOptions::default(), 1 << 16)?;
         // A subscriber consumes every event, as the log sink would.
         let mut rx = agent.bus().subscribe();
         let drain = rt.spawn(async move { while rx.recv().await.is_ok() {} });

@@ -21,14 +21,15 @@ use std::{
 use anyhow::Context as _;
 use futures_util::StreamExt as _;
 use smoothtask_agent::{
-    agent::{Agent, AgentOptions},
+    agent::AgentOptions,
     api::{self, ApiState},
-    bus::{Bus, DEFAULT_CAPACITY},
+    bus::DEFAULT_CAPACITY,
     clock::monotonic_ns,
-    event::{EventBody, KernelMode},
+    event::EventBody,
 };
 
 use crate::{
+    agent_run,
     baselines::{Inotify, SCANNERS, scan},
     containers::{Containers, container_id},
     report::{Benchmark, Figure},
@@ -65,28 +66,14 @@ impl Drop for Created {
 }
 
 pub fn measure(n: usize) -> anyhow::Result<Lifecycle> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let rt = agent_run::runtime()?;
     let parents = Containers::parents("bench-lifecycle", &[HIERARCHY])?;
     let parent = parents.parent_dir(HIERARCHY);
     let ids: Vec<String> = (0..n).map(container_id).collect();
     let dirs: Vec<PathBuf> = ids.iter().map(|id| parent.join(id)).collect();
     let mut created = Created::default();
 
-    let agent = rt.block_on(async {
-        let options = AgentOptions {
-            stdout_events: false,
-            ..AgentOptions::default()
-        };
-        Agent::start(&options, Bus::new(DEFAULT_CAPACITY)).await
-    });
-    anyhow::ensure!(
-        matches!(agent.kernel_mode(), KernelMode::Ebpf { .. }),
-        "the agent did not attach its programs: {:?}",
-        agent.kernel_mode()
-    );
+    let agent = agent_run::start(&rt, AgentOptions::default(), DEFAULT_CAPACITY)?;
     let (stop_api, mut stop_rx) = tokio::sync::watch::channel(false);
     let state = ApiState::builder(Arc::clone(agent.pipeline())).build();
     let (addr, server) = rt.block_on(async {

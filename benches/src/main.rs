@@ -4,6 +4,7 @@
 //! Every benchmark works only on cgroups it creates under a unique prefix, removes them even
 //! when it fails, and stops by itself.
 
+mod agent_run;
 mod api_stream;
 mod baselines;
 mod containers;

@@ -19,12 +19,11 @@ use std::{
 
 use anyhow::Context as _;
 use smoothtask_agent::{
-    agent::{Agent, AgentOptions},
+    agent::AgentOptions,
     api::PolicyMode,
-    bus::Bus,
     clock::monotonic_ns,
     config::{EnvMap, parse_config},
-    event::{EventBody, KernelMode},
+    event::EventBody,
     policy::{Settings, runner::PolicyOptions},
 };
 use smoothtask_tests::{
@@ -34,6 +33,7 @@ use smoothtask_tests::{
 };
 
 use crate::{
+    agent_run,
     report::{Benchmark, Figure},
     stats::{percentile, sorted},
 };
@@ -53,10 +53,7 @@ const BUCKETS_US: [f64; 8] = [
 ];
 
 pub fn run() -> anyhow::Result<Benchmark> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let rt = agent_run::runtime()?;
     let fleet = Fleet::create("bench-pressure").context("cgroups")?;
     let config_path = fleet.config("enforce", 0);
     let text = std::fs::read_to_string(&config_path)?;
@@ -73,18 +70,13 @@ pub fn run() -> anyhow::Result<Benchmark> {
     let mut policy = PolicyOptions::new(settings, PolicyMode::Enforce, fleet.journal());
     policy.tick = Duration::from_millis(20);
     let options = AgentOptions {
-        stdout_events: false,
         stall_threshold: Duration::ZERO,
         pressure: None,
         sampler: None,
         policy: Some(policy),
         ..AgentOptions::default()
     };
-    let agent = rt.block_on(Agent::start(&options, Bus::new(1 << 16)));
-    anyhow::ensure!(
-        matches!(agent.kernel_mode(), KernelMode::Ebpf { .. }),
-        "no eBPF"
-    );
+    let agent = agent_run::start(&rt, options, 1 << 16)?;
 
     // Stall ends by event id, and (cause id, action published) for the protected raises.
     let stalls: Arc<Mutex<HashMap<u64, u64>>> = Arc::default();

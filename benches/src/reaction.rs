@@ -11,15 +11,11 @@ use std::{
 };
 
 use anyhow::Context as _;
-use smoothtask_agent::{
-    agent::{Agent, AgentOptions},
-    bus::Bus,
-    clock::monotonic_ns,
-    event::{EventBody, KernelMode},
-};
+use smoothtask_agent::{agent::AgentOptions, clock::monotonic_ns, event::EventBody};
 use smoothtask_tests::{TestCgroup, unique_prefix};
 
 use crate::{
+    agent_run,
     report::{Benchmark, Figure},
     stats::percentile,
 };
@@ -28,10 +24,7 @@ const WANTED: usize = 300;
 const POLL: Duration = Duration::from_secs(1);
 
 pub fn run() -> anyhow::Result<Benchmark> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let rt = agent_run::runtime()?;
     let cgroup = TestCgroup::create(
         Path::new("/sys/fs/cgroup/memory"),
         &unique_prefix("bench-reaction"),
@@ -41,18 +34,11 @@ pub fn run() -> anyhow::Result<Benchmark> {
         cgroup.dir.join("memory.limit_in_bytes"),
         (32u64 << 20).to_string(),
     )?;
-    let agent = rt.block_on(async {
-        let options = AgentOptions {
-            stdout_events: false,
-            stall_threshold: Duration::ZERO,
-            ..AgentOptions::default()
-        };
-        Agent::start(&options, Bus::new(1 << 16)).await
-    });
-    anyhow::ensure!(
-        matches!(agent.kernel_mode(), KernelMode::Ebpf { .. }),
-        "no eBPF"
-    );
+    let options = AgentOptions {
+        stall_threshold: Duration::ZERO,
+        ..AgentOptions::default()
+    };
+    let agent = agent_run::start(&rt, options, 1 << 16)?;
 
     // (stall end, received), monotonic ns.
     let seen: Arc<Mutex<Vec<(u64, u64)>>> = Arc::default();

@@ -30,12 +30,12 @@ use aya::{
     programs::TracePoint,
 };
 use smoothtask_agent::{
-    agent::{Agent, AgentOptions},
+    agent::AgentOptions,
     attribution::Attributor,
     bus::{Bus, DEFAULT_CAPACITY},
     cgroup::Hierarchies,
     clock::WallClock,
-    event::{EventBody, KernelMode, Source},
+    event::{EventBody, Source},
     host::HostRoot,
     inventory::{HierarchyLabels, Inventory, scan_hierarchies},
     kernel::{decode_record, embedded_object, ensure_tracefs},
@@ -48,6 +48,7 @@ use smoothtask_common::{
 use smoothtask_tests::TestChild;
 
 use crate::{
+    agent_run,
     containers::{Containers, container_id},
     report::{Benchmark, Figure},
 };
@@ -270,22 +271,8 @@ struct AgentRun {
 }
 
 fn sustained_agent(containers: &Containers) -> anyhow::Result<AgentRun> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let agent = rt.block_on(async {
-        let options = AgentOptions {
-            stdout_events: false,
-            ..AgentOptions::default()
-        };
-        Agent::start(&options, Bus::new(DEFAULT_CAPACITY)).await
-    });
-    anyhow::ensure!(
-        matches!(agent.kernel_mode(), KernelMode::Ebpf { .. }),
-        "the agent did not attach its programs: {:?}",
-        agent.kernel_mode()
-    );
+    let rt = agent_run::runtime()?;
+    let agent = agent_run::start(&rt, AgentOptions::default(), DEFAULT_CAPACITY)?;
     let ours = format!("/{}/", containers.prefix);
     let mut rx = agent.bus().subscribe();
     let counter = rt.spawn(async move {
