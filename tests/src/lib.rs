@@ -3,6 +3,7 @@
 //!
 //! Rule: a test writes only to cgroups it created under its own unique prefix.
 
+pub mod agent;
 pub mod cgroups;
 pub mod daemon;
 pub mod deploy;

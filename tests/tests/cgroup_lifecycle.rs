@@ -10,12 +10,12 @@ use std::{
 };
 
 use smoothtask_agent::{
-    agent::{Agent, AgentOptions},
-    bus::Bus,
-    event::{Event, EventBody, KernelMode},
+    agent::AgentOptions,
+    event::{Event, EventBody},
 };
 use smoothtask_tests::{
-    Requirement, TestCgroup, TestChild, privilege::v2_root, require, unique_prefix,
+    Requirement, TestCgroup, TestChild, agent::start_traced, privilege::v2_root, require,
+    unique_prefix,
 };
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
@@ -92,18 +92,7 @@ async fn mkdir_attach_rmdir_events_carry_inode_ids_and_paths() {
     let v2 = v2_root().expect("checked by require");
     let memory_hid = v1_hierarchy_id("memory");
 
-    let bus = Bus::new(1 << 16);
-    let mut rx = bus.subscribe();
-    let options = AgentOptions {
-        stdout_events: false,
-        ..AgentOptions::default()
-    };
-    let agent = Agent::start(&options, Arc::clone(&bus)).await;
-    assert!(
-        matches!(agent.kernel_mode(), KernelMode::Ebpf { .. }),
-        "kernel tracing must be attached: {:?}",
-        agent.kernel_mode()
-    );
+    let (agent, mut rx) = start_traced(AgentOptions::default()).await;
 
     let prefix = unique_prefix("lifecycle");
     let mut expected = Seen::new();

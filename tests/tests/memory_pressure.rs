@@ -14,24 +14,20 @@ use std::{
 
 use smoothtask_agent::{
     agent::{Agent, AgentOptions},
-    bus::Bus,
     event::{Event, EventBody, KernelMode},
 };
-use smoothtask_tests::{Requirement, TestCgroup, require, unique_prefix};
+use smoothtask_tests::{Requirement, TestCgroup, agent::start_traced, require, unique_prefix};
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
 const LIMIT: u64 = 32 << 20;
 const MEMORY: &str = "/sys/fs/cgroup/memory";
 
 async fn start_agent(stall_threshold: Duration) -> (Agent, Receiver<Arc<Event>>) {
-    let bus = Bus::new(1 << 16);
-    let rx = bus.subscribe();
     let options = AgentOptions {
-        stdout_events: false,
         stall_threshold,
         ..AgentOptions::default()
     };
-    let agent = Agent::start(&options, bus).await;
+    let (agent, rx) = start_traced(options).await;
     match agent.kernel_mode() {
         KernelMode::Ebpf { programs, skipped } => {
             assert!(skipped.is_empty(), "memory programs skipped: {skipped:?}");

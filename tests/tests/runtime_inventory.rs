@@ -8,12 +8,13 @@ use std::{
 };
 
 use smoothtask_agent::{
-    agent::{Agent, AgentOptions},
-    bus::Bus,
-    event::{Event, EventBody, KernelMode},
+    agent::AgentOptions,
+    event::{Event, EventBody},
 };
 use smoothtask_tests::{
-    Requirement, require,
+    Requirement,
+    agent::start_traced,
+    require,
     runtimes::{self, ContainerSpec, Runtime, require_runtime},
 };
 use tokio::sync::broadcast::{Receiver, error::RecvError};
@@ -48,18 +49,7 @@ async fn check(runtime: Runtime, expected_runtime: &str) {
     if !require(&test, &[Requirement::Ebpf]) || !require_runtime(&test, runtime) {
         return;
     }
-    let bus = Bus::new(1 << 16);
-    let mut rx = bus.subscribe();
-    let options = AgentOptions {
-        stdout_events: false,
-        ..AgentOptions::default()
-    };
-    let agent = Agent::start(&options, Arc::clone(&bus)).await;
-    assert!(
-        matches!(agent.kernel_mode(), KernelMode::Ebpf { .. }),
-        "{:?}",
-        agent.kernel_mode()
-    );
+    let (agent, mut rx) = start_traced(AgentOptions::default()).await;
 
     let specs = [
         ContainerSpec {

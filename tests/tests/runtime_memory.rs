@@ -1,15 +1,13 @@
 //! Privileged, real runtime: an OOM kill inside a docker container started with a 32 MiB
 //! memory limit is reported as `memory.oom_kill` with the docker container id.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
-use smoothtask_agent::{
-    agent::{Agent, AgentOptions},
-    bus::Bus,
-    event::{EventBody, KernelMode},
-};
+use smoothtask_agent::{agent::AgentOptions, event::EventBody};
 use smoothtask_tests::{
-    Requirement, require,
+    Requirement,
+    agent::start_traced,
+    require,
     runtimes::{self, ContainerSpec, Runtime, require_runtime},
 };
 use tokio::sync::broadcast::error::RecvError;
@@ -20,14 +18,7 @@ async fn oom_kill_inside_docker_is_reported_with_the_container_id() {
     if !require(test, &[Requirement::Ebpf]) || !require_runtime(test, Runtime::Docker) {
         return;
     }
-    let bus = Bus::new(1 << 16);
-    let mut rx = bus.subscribe();
-    let options = AgentOptions {
-        stdout_events: false,
-        ..AgentOptions::default()
-    };
-    let agent = Agent::start(&options, Arc::clone(&bus)).await;
-    assert!(matches!(agent.kernel_mode(), KernelMode::Ebpf { .. }));
+    let (agent, mut rx) = start_traced(AgentOptions::default()).await;
 
     let spec = ContainerSpec {
         memory_limit: Some(32 << 20),
@@ -80,13 +71,7 @@ async fn oom_kill_is_reported_within_a_second_of_docker_saying_oomkilled() {
     if !require(test, &[Requirement::Ebpf]) || !require_runtime(test, Runtime::Docker) {
         return;
     }
-    let bus = Bus::new(1 << 16);
-    let mut rx = bus.subscribe();
-    let options = AgentOptions {
-        stdout_events: false,
-        ..AgentOptions::default()
-    };
-    let agent = Agent::start(&options, Arc::clone(&bus)).await;
+    let (agent, mut rx) = start_traced(AgentOptions::default()).await;
     let spec = ContainerSpec {
         memory_limit: Some(32 << 20),
         // Long enough for the harness to see the init pid, then over the limit.
