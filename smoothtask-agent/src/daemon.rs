@@ -22,19 +22,21 @@ use crate::{
     config::{self, Config, EventsOutput, LoadedConfig, PolicyMode},
     detect::Adaptation,
     event::{EventBody, Source},
-    policy::runner::PolicyOptions,
+    policy::{Settings, runner::PolicyOptions},
     pressure::{PressureOptions, Resource},
     sampler::SamplerOptions,
     sink,
 };
 
 /// The agent options a configuration asks for. The policy runs in the mode `policy` holds
-/// (which SIGHUP and the API may change) and shows its effective mode in `status`.
+/// (which SIGHUP and the API may change), shows its effective mode in `status`, and takes new
+/// settings (classes, bounds) from `settings` on SIGHUP.
 pub fn agent_options(
     config: &Config,
     adaptation: &Adaptation,
     policy: &PolicyHandle,
     status: &StatusHandle,
+    settings: &watch::Receiver<Settings>,
 ) -> AgentOptions {
     AgentOptions {
         ebpf: config.ebpf.enabled,
@@ -57,7 +59,8 @@ pub fn agent_options(
             }
         }),
         policy: config.container.enabled.then(|| PolicyOptions {
-            settings: crate::policy::Settings::from_config(config).adapted(adaptation),
+            settings: settings.borrow().clone(),
+            updates: Some(settings.clone()),
             mode: policy.clone(),
             status: status.clone(),
             journal_path: config.policy.journal_path.clone(),
@@ -97,7 +100,8 @@ pub async fn run(
     let policy = PolicyHandle::default();
     policy.set_mode(mode);
     let status = StatusHandle::default();
-    let options = agent_options(&config, &adaptation, &policy, &status);
+    let (settings_tx, settings_rx) = watch::channel(Settings::for_agent(&config, &adaptation));
+    let options = agent_options(&config, &adaptation, &policy, &status, &settings_rx);
     let agent = Agent::start(&options, Arc::clone(&bus)).await;
     status.update(|s| {
         s.set_kernel_mode(agent.kernel_mode());
@@ -125,7 +129,7 @@ pub async fn run(
     loop {
         tokio::select! {
             _ = async { match &mut hup { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
-                reload(cli_config.as_deref(), dry_run, &bus, &policy);
+                reload(cli_config.as_deref(), dry_run, &bus, &policy, &settings_tx, &adaptation);
             }
             _ = async { match &mut term { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
                 tracing::info!("SIGTERM received");
@@ -231,15 +235,26 @@ fn token(config: &Config) -> Result<Option<ApiToken>, String> {
 }
 
 /// SIGHUP: load the configuration again; a bad one is rejected with an event and the running
-/// one stays. What can change without a restart is applied (the policy mode).
+/// one stays. What can change without a restart is applied: the policy's mode, and its classes
+/// and bounds (the policy then starts afresh: originals restored, containers reclassified).
 fn reload(
     cli_config: Option<&std::path::Path>,
     dry_run: bool,
     bus: &Arc<Bus>,
     policy: &PolicyHandle,
+    settings: &watch::Sender<Settings>,
+    adaptation: &Adaptation,
 ) {
     let body = match config::load_from_process(cli_config) {
         Ok(loaded) => {
+            let new = Settings::for_agent(&loaded.config, adaptation);
+            settings.send_if_modified(|current| {
+                let changed = *current != new;
+                if changed {
+                    *current = new;
+                }
+                changed
+            });
             let mode = if dry_run {
                 PolicyMode::Observe
             } else {

@@ -219,7 +219,8 @@ pub struct PolicyActionEvent {
 /// A journalled original value put back (or not) by the actuator.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PolicyRestoredEvent {
-    /// `stop` (SIGTERM/SIGINT), `startup` (left by a crash), or `observe` (enforcement off).
+    /// `stop` (SIGTERM/SIGINT), `startup` (left by a crash), `observe` (enforcement off) or
+    /// `reload` (new classes or bounds).
     pub trigger: &'static str,
     /// The container (`<runtime>/<id>`) the journal recorded.
     pub container: String,

@@ -390,3 +390,67 @@ fn switching_to_observe_on_sighup_restores_every_original() {
     assert!(daemon.terminate(Duration::from_secs(10)).is_some());
     assert_eq!(fleet.snapshot(), originals);
 }
+
+#[test]
+fn a_reload_with_new_classes_restores_and_reclassifies() {
+    let test = "a_reload_with_new_classes_restores_and_reclassifies";
+    if !require(test, REQUIRES) {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let fleet = Fleet::create("policy-reload").expect("cgroups");
+    let originals = fleet.snapshot();
+    let mut seen = Vec::new();
+    let config = fleet.config("enforce", 600);
+    let mut daemon = start(&fleet, &config, &mut seen);
+    let hog = Hog::start(&fleet);
+    poll(Duration::from_secs(10), || raised(&fleet).then_some(()))
+        .unwrap_or_else(|| panic!("not raised: {:?}", fleet.snapshot()));
+    // Still enforcing, but the classes now select neither container.
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text = text
+        .replace("/docker-a*", "/docker-z*")
+        .replace("/docker-b*", "/docker-y*");
+    std::fs::write(&config, text).unwrap();
+    // SAFETY: signalling the daemon this test started.
+    unsafe { libc::kill(daemon.pid() as libc::pid_t, libc::SIGHUP) };
+    let reloaded = collect_until(&daemon, &mut seen, Duration::from_secs(10), |v| {
+        v["kind"] == "config.reloaded"
+    })
+    .expect("config.reloaded");
+    assert_eq!(reloaded["policy_mode"], "enforce");
+    poll(Duration::from_secs(5), || {
+        (fleet.snapshot() == originals).then_some(())
+    })
+    .unwrap_or_else(|| panic!("not restored: {:?}", fleet.snapshot()));
+    // The hog goes on: stalls keep coming, and nothing is written any more.
+    let from = seen.len();
+    let _ = collect_until(&daemon, &mut seen, Duration::from_millis(1500), |_| false);
+    let ids = [fleet.id(Role::Protected), fleet.id(Role::Batch)];
+    let written_after: Vec<_> = seen[from..]
+        .iter()
+        .filter(|v| {
+            v["kind"] == "policy.action" && ids.iter().any(|id| v["container"]["id"] == id.as_str())
+        })
+        .collect();
+    assert!(written_after.is_empty(), "{written_after:?}");
+    assert!(
+        seen[from..]
+            .iter()
+            .any(|v| v["kind"] == "memory.reclaim_stall"),
+        "the pressure went on"
+    );
+    assert_eq!(fleet.snapshot(), originals);
+    let restored: Vec<_> = seen
+        .iter()
+        .filter(|v| v["kind"] == "policy.restored")
+        .collect();
+    assert_eq!(restored.len(), 3, "{restored:?}");
+    assert!(
+        restored
+            .iter()
+            .all(|r| r["trigger"] == "reload" && r["outcome"] == "restored")
+    );
+    hog.stop();
+    assert!(daemon.terminate(Duration::from_secs(10)).is_some());
+}

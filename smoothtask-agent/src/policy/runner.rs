@@ -13,7 +13,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast::error::RecvError, watch};
 
 use super::{
     Action, ContainerFacts, Input, MemoryVersion, PolicyEngine, Settings, Signal,
@@ -33,6 +33,8 @@ use crate::{
 #[derive(Clone, Debug)]
 pub struct PolicyOptions {
     pub settings: Settings,
+    /// New settings on configuration reload (the policy then starts afresh).
+    pub updates: Option<watch::Receiver<Settings>>,
     /// The requested mode (observe or enforce), watched for changes.
     pub mode: PolicyHandle,
     /// Where the `policy` subsystem's effective mode is shown (`/api/status`).
@@ -50,6 +52,7 @@ impl PolicyOptions {
         handle.set_mode(mode);
         PolicyOptions {
             settings,
+            updates: None,
             mode: handle,
             status: StatusHandle::default(),
             journal_path,
@@ -144,6 +147,7 @@ pub async fn run(
 ) {
     let mut rx = pipeline.bus().subscribe();
     let mut mode_rx = options.mode.subscribe();
+    let mut updates = options.updates.clone();
     let actuator = match (actuator, writable) {
         (Ok(a), Ok(())) => Ok(a),
         (Err(e), _) | (_, Err(e)) => Err(e),
@@ -187,6 +191,13 @@ pub async fn run(
                 runner.set_mode(mode);
                 continue;
             }
+            update = next_settings(&mut updates) => {
+                match update {
+                    Some(settings) => runner.set_settings(settings),
+                    None => updates = None,
+                }
+                continue;
+            }
         };
         if !actions.is_empty() {
             // File I/O for every action: off the async workers when the runtime allows it.
@@ -204,7 +215,32 @@ pub async fn run(
 /// over thousands of containers) get one summary line, the details at debug and in events.
 const LOG_EACH_UP_TO: usize = 8;
 
+/// The next settings sent on `updates`; `None` once the sender is gone (never without one).
+async fn next_settings(updates: &mut Option<watch::Receiver<Settings>>) -> Option<Settings> {
+    match updates {
+        Some(rx) => match rx.changed().await {
+            Ok(()) => Some(rx.borrow_and_update().clone()),
+            Err(_) => None,
+        },
+        None => std::future::pending().await,
+    }
+}
+
 impl Runner {
+    /// New settings (a reload): every original goes back, then a fresh engine reclassifies the
+    /// containers under the new classes and bounds.
+    fn set_settings(&mut self, settings: Settings) {
+        tracing::info!(target: "policy", "policy settings changed: restoring originals and reclassifying every container");
+        if self.enforcing
+            && let Ok(a) = &self.actuator
+        {
+            let restored = lock(a).restore_all();
+            publish_restored(&self.pipeline, "reload", &restored);
+        }
+        self.settings = settings;
+        self.reseed();
+    }
+
     /// Applies a requested mode: enforce only when the actuator can write.
     fn set_mode(&mut self, requested: PolicyMode) {
         let enforce = requested == PolicyMode::Enforce;

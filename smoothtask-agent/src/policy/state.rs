@@ -37,6 +37,17 @@ impl Settings {
         Settings::new(&config.policy, &config.pressure)
     }
 
+    /// What a running agent's engine takes from `config`, adapted to where the agent runs. Keys
+    /// the engine does not read (the mode, watched on its own handle; the journal path, fixed
+    /// at startup) keep their defaults, so configurations that differ only there are equal.
+    pub fn for_agent(config: &Config, adaptation: &crate::detect::Adaptation) -> Settings {
+        let mut settings = Settings::from_config(config).adapted(adaptation);
+        let defaults = Config::default().policy;
+        settings.policy.mode = defaults.mode;
+        settings.policy.journal_path = defaults.journal_path;
+        settings
+    }
+
     /// The settings for where the agent runs: a containerized agent whose adaptation asks for
     /// conservative bounds keeps cpu.weight within [`CONSERVATIVE_WEIGHTS`] (intersected with
     /// the configured range) and takes at most half as many actions per minute.
