@@ -71,12 +71,31 @@ impl Attributor {
     /// Fills `target` (its `cgroup_id` set by the kernel) for the task `pid`. Reads /proc; call
     /// it without holding the inventory.
     /// A task already gone from /proc is looked up among the recent attach events.
+    ///
+    /// On a v1 memory hierarchy the kernel shows an exiting task (an OOM victim being killed)
+    /// in `/`, so a path read while the task exits is not trusted there; the attach events
+    /// know where it was.
     pub fn resolve(&self, pid: u32, target: &mut MemoryTarget) {
-        if pid != 0 {
-            target.memory_cgroup = self
-                .memory_cgroup_of(pid)
-                .or_else(|| self.attached.get(&pid).cloned());
+        if pid == 0 {
+            return;
         }
+        let from_proc = self.memory_cgroup_of(pid);
+        // Checked after the read: an exiting task never stops exiting.
+        let from_proc =
+            from_proc.filter(|_| self.memory_hierarchy == Some(0) || !self.exiting(pid));
+        target.memory_cgroup = from_proc.or_else(|| self.attached.get(&pid).cloned());
+    }
+
+    /// The task is exiting (`PF_EXITING` in the flags of `/proc/<pid>/stat`) or already gone.
+    fn exiting(&self, pid: u32) -> bool {
+        const PF_EXITING: u64 = 0x4;
+        let Ok(stat) = std::fs::read_to_string(self.host.proc_path(&format!("{pid}/stat"))) else {
+            return true;
+        };
+        // After the command name in parentheses: state ppid pgrp session tty_nr tpgid flags.
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(6)?.parse::<u64>().ok())
+            .is_none_or(|flags| flags & PF_EXITING != 0)
     }
 
     /// Attributes `target` to a container from the inventory: by cgroup v2 id, else by the
@@ -169,6 +188,28 @@ mod tests {
         let mut unknown = MemoryTarget::default();
         a.resolve(43, &mut unknown);
         assert_eq!(unknown.memory_cgroup, None);
+    }
+
+    #[test]
+    fn an_exiting_task_shown_in_the_v1_root_is_found_by_its_attach() {
+        let dir = tempfile::tempdir().unwrap();
+        let proc_dir = dir.path().join("proc/42");
+        std::fs::create_dir_all(&proc_dir).unwrap();
+        std::fs::write(proc_dir.join("cgroup"), "4:memory:/\n1:cpu:/\n").unwrap();
+        let stat = |flags: u64| format!("42 (mem hog) R 1 42 42 0 -1 {flags} 0 0 0 0 0 0\n");
+        // PF_EXITING | PF_SIGNALED: the kernel shows it in "/" on v1.
+        std::fs::write(proc_dir.join("stat"), stat(0x404)).unwrap();
+        let hierarchies = Hierarchies::from_mountinfo(MOUNTINFO, PROC_CGROUPS);
+        let mut a = Attributor::new(HostRoot::at(dir.path()), hierarchies);
+        a.note_attach(42, 4, "/test/oom");
+        let mut target = MemoryTarget::default();
+        a.resolve(42, &mut target);
+        assert_eq!(target.memory_cgroup.as_deref(), Some("/test/oom"));
+        // A live task: /proc is the truth (the attach cache may be older than a fork).
+        std::fs::write(proc_dir.join("stat"), stat(0x400100)).unwrap();
+        let mut live = MemoryTarget::default();
+        a.resolve(42, &mut live);
+        assert_eq!(live.memory_cgroup.as_deref(), Some("/"));
     }
 
     #[test]
