@@ -15,7 +15,7 @@ use crate::{
     inventory::{HierarchyLabels, Inventory, scan_hierarchies},
     kernel::{KernelOptions, KernelSource},
     pipeline::Pipeline,
-    policy::runner::{PolicyOptions, SharedActuator},
+    policy::{recovery::SharedActuator, runner::PolicyOptions},
     pressure::{PressureOptions, PressureWatcher},
     sampler::{SamplerOptions, Samples},
     sink,
@@ -105,7 +105,7 @@ impl Agent {
         );
         // Before anything else: originals a crashed run left changed go back.
         let actuator = options.policy.as_ref().map(|p| {
-            crate::policy::runner::recover(&pipeline, &host, &hierarchies, &p.journal_path)
+            crate::policy::recovery::recover(&pipeline, &host, &hierarchies, &p.journal_path)
         });
 
         let (kernel, kernel_mode) = if !options.ebpf {
@@ -280,8 +280,8 @@ impl Agent {
             let _ = task.await;
         }
         if let Some(actuator) = self.actuator.take() {
-            let restored = crate::policy::runner::lock(&actuator).restore_all();
-            crate::policy::runner::publish_restored(&self.pipeline, "stop", &restored);
+            let restored = crate::policy::recovery::lock(&actuator).restore_all();
+            crate::policy::recovery::publish_restored(&self.pipeline, "stop", &restored);
         }
         let _ = self.stop_sinks.send(true);
         for sink in self.sinks.drain(..) {

@@ -39,6 +39,7 @@ mod classes;
 mod decide;
 pub mod journal;
 mod reconcile;
+pub mod recovery;
 pub mod runner;
 mod signal;
 mod state;

@@ -2,8 +2,10 @@ use super::*;
 use crate::{
     attribution::Attributor,
     bus::Bus,
+    cgroup::Hierarchies,
     config::Config,
     event::{CgroupRef, MemoryTarget, ReclaimKind, ReclaimStall},
+    host::HostRoot,
     inventory::{HierarchyLabels, Inventory},
 };
 
