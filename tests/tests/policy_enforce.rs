@@ -69,6 +69,36 @@ fn raised(fleet: &Fleet) -> bool {
             == PROTECTED_LOW.to_string()
 }
 
+/// Waits (10 s at most) for the protected container's values to rise and the batch one's to
+/// fall; panics with `what` and the files' contents otherwise.
+fn wait_raised(fleet: &Fleet, what: &str) {
+    poll(Duration::from_secs(10), || raised(fleet).then_some(()))
+        .unwrap_or_else(|| panic!("{what}: {:?}", fleet.snapshot()));
+}
+
+/// Waits (`timeout` at most) for every file to hold its original again.
+fn wait_for_originals(fleet: &Fleet, originals: &[(String, String)], timeout: Duration) {
+    poll(timeout, || (fleet.snapshot() == originals).then_some(()))
+        .unwrap_or_else(|| panic!("not back: {:?} (was {originals:?})", fleet.snapshot()));
+}
+
+/// Rewrites `config` with `edit`, sends SIGHUP and returns the `config.reloaded` event.
+fn reload(
+    daemon: &Daemon,
+    config: &Path,
+    seen: &mut Vec<Value>,
+    edit: impl FnOnce(String) -> String,
+) -> Value {
+    let text = std::fs::read_to_string(config).unwrap();
+    std::fs::write(config, edit(text)).unwrap();
+    // SAFETY: signalling the daemon this test started.
+    unsafe { libc::kill(daemon.pid() as libc::pid_t, libc::SIGHUP) };
+    collect_until(daemon, seen, Duration::from_secs(10), |v| {
+        v["kind"] == "config.reloaded"
+    })
+    .expect("config.reloaded")
+}
+
 fn actions<'a>(seen: &'a [Value], id: &str) -> Vec<&'a Value> {
     seen.iter()
         .filter(|v| v["kind"] == "policy.action" && v["container"]["id"] == id)
@@ -89,8 +119,7 @@ fn enforce_raises_within_a_second_relaxes_after_the_dwell_and_sigterm_restores()
 
     let started = Instant::now();
     let hog = Hog::start(&fleet);
-    poll(Duration::from_secs(10), || raised(&fleet).then_some(()))
-        .unwrap_or_else(|| panic!("not raised within 10 s: {:?}", fleet.snapshot()));
+    wait_raised(&fleet, "not raised within 10 s");
     let took = started.elapsed();
     eprintln!("raised {took:?} after the hog started");
     assert!(
@@ -130,10 +159,7 @@ fn enforce_raises_within_a_second_relaxes_after_the_dwell_and_sigterm_restores()
     // Pressure ends: the values come back after the dwell time.
     hog.stop();
     let stopped = Instant::now();
-    poll(Duration::from_secs(15), || {
-        (fleet.snapshot() == originals).then_some(())
-    })
-    .unwrap_or_else(|| panic!("not relaxed: {:?} (was {originals:?})", fleet.snapshot()));
+    wait_for_originals(&fleet, &originals, Duration::from_secs(15));
     let relaxed_after = stopped.elapsed();
     assert!(
         relaxed_after >= Duration::from_millis(1500),
@@ -157,8 +183,7 @@ fn enforce_raises_within_a_second_relaxes_after_the_dwell_and_sigterm_restores()
 
     // Pressure again, then SIGTERM while raised: every original comes back.
     let hog = Hog::start(&fleet);
-    poll(Duration::from_secs(10), || raised(&fleet).then_some(()))
-        .unwrap_or_else(|| panic!("not raised again: {:?}", fleet.snapshot()));
+    wait_raised(&fleet, "not raised again");
     let status = daemon
         .terminate(Duration::from_secs(10))
         .expect("exits on SIGTERM");
@@ -214,8 +239,7 @@ fn after_kill_9_the_next_start_restores_from_the_journal_before_anything_else() 
     // A long dwell: the values stay raised until the kill.
     let daemon = start(&fleet, &fleet.config("enforce", 600), &mut seen);
     let hog = Hog::start(&fleet);
-    poll(Duration::from_secs(10), || raised(&fleet).then_some(()))
-        .unwrap_or_else(|| panic!("not raised: {:?}", fleet.snapshot()));
+    wait_raised(&fleet, "not raised");
     drop(daemon); // SIGKILL
     hog.stop();
     assert!(raised(&fleet), "a killed agent restores nothing");
@@ -351,22 +375,13 @@ fn switching_to_observe_on_sighup_restores_every_original() {
     let config = fleet.config("enforce", 600);
     let mut daemon = start(&fleet, &config, &mut seen);
     let hog = Hog::start(&fleet);
-    poll(Duration::from_secs(10), || raised(&fleet).then_some(()))
-        .unwrap_or_else(|| panic!("not raised: {:?}", fleet.snapshot()));
+    wait_raised(&fleet, "not raised");
     hog.stop();
     // The same file, now in observe mode (the dwell is long: only the switch restores).
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, text.replace("mode: enforce", "mode: observe")).unwrap();
-    // SAFETY: signalling the daemon this test started.
-    unsafe { libc::kill(daemon.pid() as libc::pid_t, libc::SIGHUP) };
-    collect_until(&daemon, &mut seen, Duration::from_secs(10), |v| {
-        v["kind"] == "config.reloaded"
-    })
-    .expect("config.reloaded");
-    poll(Duration::from_secs(5), || {
-        (fleet.snapshot() == originals).then_some(())
-    })
-    .unwrap_or_else(|| panic!("not restored: {:?}", fleet.snapshot()));
+    reload(&daemon, &config, &mut seen, |text| {
+        text.replace("mode: enforce", "mode: observe")
+    });
+    wait_for_originals(&fleet, &originals, Duration::from_secs(5));
     // The restore may be published before or after config.reloaded.
     let mut restored = seen
         .iter()
@@ -404,25 +419,14 @@ fn a_reload_with_new_classes_restores_and_reclassifies() {
     let config = fleet.config("enforce", 600);
     let mut daemon = start(&fleet, &config, &mut seen);
     let hog = Hog::start(&fleet);
-    poll(Duration::from_secs(10), || raised(&fleet).then_some(()))
-        .unwrap_or_else(|| panic!("not raised: {:?}", fleet.snapshot()));
+    wait_raised(&fleet, "not raised");
     // Still enforcing, but the classes now select neither container.
-    let text = std::fs::read_to_string(&config).unwrap();
-    let text = text
-        .replace("/docker-a*", "/docker-z*")
-        .replace("/docker-b*", "/docker-y*");
-    std::fs::write(&config, text).unwrap();
-    // SAFETY: signalling the daemon this test started.
-    unsafe { libc::kill(daemon.pid() as libc::pid_t, libc::SIGHUP) };
-    let reloaded = collect_until(&daemon, &mut seen, Duration::from_secs(10), |v| {
-        v["kind"] == "config.reloaded"
-    })
-    .expect("config.reloaded");
+    let reloaded = reload(&daemon, &config, &mut seen, |text| {
+        text.replace("/docker-a*", "/docker-z*")
+            .replace("/docker-b*", "/docker-y*")
+    });
     assert_eq!(reloaded["policy_mode"], "enforce");
-    poll(Duration::from_secs(5), || {
-        (fleet.snapshot() == originals).then_some(())
-    })
-    .unwrap_or_else(|| panic!("not restored: {:?}", fleet.snapshot()));
+    wait_for_originals(&fleet, &originals, Duration::from_secs(5));
     // The hog goes on: stalls keep coming, and nothing is written any more.
     let from = seen.len();
     let _ = collect_until(&daemon, &mut seen, Duration::from_millis(1500), |_| false);
