@@ -26,47 +26,16 @@ pub(super) fn parse_mountinfo(text: &str) -> Vec<Mount> {
     text.lines().filter_map(parse_line).collect()
 }
 
+/// One line through the cgroup module's mountinfo parser (the one parser of the format).
 fn parse_line(line: &str) -> Option<Mount> {
-    let fields: Vec<&str> = line.split(' ').collect();
-    let dash = fields.iter().position(|f| *f == "-")?;
-    if dash < 6 || fields.len() < dash + 3 {
-        return None;
-    }
+    let e = crate::cgroup::parse_mountinfo_line(line, 0).ok()?;
     Some(Mount {
-        root: unescape(fields[3]),
-        mount_point: unescape(fields[4]),
-        fstype: fields[dash + 1].to_string(),
-        source: unescape(fields[dash + 2]),
-        super_options: fields.get(dash + 3).unwrap_or(&"").to_string(),
+        root: e.root,
+        mount_point: e.mount_point.to_string_lossy().into_owned(),
+        fstype: e.fs_type,
+        source: e.source,
+        super_options: e.super_options,
     })
-}
-
-/// Decodes the kernel's octal escapes (`\040` space, `\011` tab, `\012` newline, `\134` `\`).
-fn unescape(field: &str) -> String {
-    if !field.contains('\\') {
-        return field.to_string();
-    }
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\'
-            && let Some(octal) = bytes.get(i + 1..i + 4)
-            && octal.iter().all(|b| (b'0'..=b'7').contains(b))
-        {
-            let value = octal
-                .iter()
-                .fold(0u32, |acc, b| acc * 8 + u32::from(b - b'0'));
-            if let Ok(byte) = u8::try_from(value) {
-                out.push(byte);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The files a runtime bind-mounts from its own storage.
@@ -314,7 +283,7 @@ mod tests {
         assert_eq!(mounts[0].mount_point, "/mnt/x\\y");
         assert_eq!(mounts[0].fstype, "ext4");
         assert_eq!(mounts[0].source, "/dev/vda");
-        assert_eq!(unescape("\\777\\09"), "\\777\\09");
+        assert_eq!(crate::cgroup::unescape_octal("\\777\\09"), b"\\777\\09");
     }
 
     #[test]
